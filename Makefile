@@ -1,0 +1,71 @@
+# transformer-kata. Every target sets the environment up on first use (.venv, pinned by
+# requirements.txt) and then hands over to the harness, which reads course.toml: module names,
+# exercises and experiments are data there, so these rules never list them.
+#
+#   make test-<module>     visible suite          make grade-<module>   visible + hidden
+#   make exp-<module>      experiments            make quiz-<module>    the module's quiz
+#   make hint EX=<name>    next hint level        make report           HTML progress report
+#   make status            progress               make check            the project's own tests
+#   IMPL=<package>         test another implementation (default: exercises)
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+KATA   := $(PY) -m kata
+# Where pip finds a CPU-only torch if the default index would give a CUDA build (see README).
+TORCH_INDEX ?=
+IMPL ?= exercises
+export IMPL
+
+.DEFAULT_GOAL := help
+.PHONY: help setup check bench report status hint quiz clean-env FORCE
+
+help:
+	@sed -n '3,11p' Makefile | sed 's/^# \{0,1\}//'
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt
+	@echo "Setting up $(VENV) (first run only; about a minute)..."
+	@$(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install --quiet --upgrade pip
+	@$(PY) -m pip install --quiet $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX)) -r requirements.txt
+	@touch $@
+	@echo "Environment ready."
+
+test-%: setup FORCE
+	@$(KATA) test $*
+
+grade-%: setup FORCE
+	@$(KATA) grade $*
+
+exp-%: setup FORCE
+	@$(KATA) exp $*
+
+quiz-%: setup FORCE
+	@$(KATA) quiz $*
+
+quiz: setup
+	@$(KATA) quiz $(MODULE)
+
+hint: setup
+	@$(KATA) hint $(EX)
+
+status: setup
+	@$(KATA) status
+
+report: setup
+	@$(KATA) report
+
+bench: setup
+	@$(PY) scripts/bench.py
+
+# The project's own tests: reference passes everything, stubs are all "not started", every known
+# mistake is rejected, experiments' claims hold in quick mode, and the harness works.
+check: setup
+	@$(PY) -m pytest tests/harness -q -p no:cacheprovider
+
+clean-env:
+	rm -rf $(VENV)
+
+FORCE:

@@ -1,0 +1,270 @@
+"""The pytest plugin that turns test outcomes into a learner's view.
+
+- `--impl` (or IMPL) picks the implementation package; `--suite` labels the run.
+- Each test under tests/visible/<module>/ or tests/hidden/<module>/ belongs to one exercise
+  (its `exercise` marker) and runs with the module's forbidden shortcuts disabled.
+- Failures are classified: *not started* (NotImplementedError), *broken* (the module does not
+  import), *failing* (a one-line diagnosis). Hidden tests show only their property name and that
+  line, never code or expected values.
+- The summary is one block per exercise instead of tracebacks; results are kept on
+  `config.kata_results` for the report and the mutation runner.
+"""
+from __future__ import annotations
+
+import signal
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from . import course, impl
+from .compare import KataFailure
+from .forbid import ForbiddenCall, forbidding
+
+
+class KataTimeout(Exception):
+    pass
+
+
+@dataclass
+class Result:
+    nodeid: str
+    module: str
+    suite: str  # "visible" | "hidden"
+    exercise: str
+    prop: str   # the property a test checks, from its name
+    status: str  # "passed" | "not started" | "broken" | "failing"
+    short: str = ""
+    details: str = ""
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("kata")
+    group.addoption("--impl", default=None, help="implementation package to test (default: $IMPL or exercises)")
+
+
+def pytest_configure(config):
+    name = config.getoption("--impl")
+    if name:
+        impl.set_impl(name)
+    config.kata_results = []
+
+
+def item_place(item) -> tuple[str, str] | None:
+    """(suite, module) for a test under tests/visible/<module>/ or tests/hidden/<module>/."""
+    parts = Path(str(item.path)).resolve().relative_to(course.ROOT).parts
+    if len(parts) >= 3 and parts[0] == "tests" and parts[1] in ("visible", "hidden"):
+        return parts[1], parts[2]
+    return None
+
+
+def property_name(item) -> str:
+    name = item.originalname if hasattr(item, "originalname") else item.name
+    return name.removeprefix("test_").replace("_", " ")
+
+
+def pytest_collection_modifyitems(config, items):
+    c = course.load()
+    for item in items:
+        place = item_place(item)
+        if place is None:
+            continue
+        suite, module = place
+        marker = item.get_closest_marker("exercise")
+        if marker is None:
+            raise pytest.UsageError(f"{item.nodeid} has no @exercise(...) marker")
+        ex = c.module(module).exercise(marker.args[0])  # KeyError names a typo
+        item.kata = (suite, module, ex.name)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item):
+    kata = getattr(item, "kata", None)
+    if kata is None:
+        yield
+        return
+    _, module, exercise = kata
+    hint = f" (hints: make hint EX={exercise})"
+    with forbidding(list(course.load().module(module).forbidden), hint):
+        yield
+
+
+# ---------------------------------------------------------------- timeouts (pytest-timeout hook)
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_timeout_set_timer(item, settings):
+    """A timeout fails one test with a sentence instead of a stack dump."""
+    if settings.timeout <= 0 or not hasattr(signal, "SIGALRM"):
+        return None
+
+    def handler(signum, frame):
+        raise KataTimeout(f"did not finish within {settings.timeout:g} s: a loop that never ends, "
+                          f"or far too much work for these small inputs?")
+
+    previous = signal.signal(signal.SIGALRM, handler)
+
+    def cancel():
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+    item.cancel_timeout = cancel
+    signal.setitimer(signal.ITIMER_REAL, settings.timeout)
+    return True
+
+
+# ---------------------------------------------------------------- classification
+
+def _chain(exc):
+    seen = []
+    while exc is not None and exc not in seen:
+        seen.append(exc)
+        exc = exc.__cause__ or exc.__context__
+    return seen
+
+
+def _learner_frame(exc) -> str:
+    """'exercises/normalization/rms_norm.py:12 in rms_norm' for the innermost frame in the
+    implementation package, or ''."""
+    pkg = impl.impl_name().split(".")[0]
+    mod = __import__("sys").modules.get(pkg)
+    roots = [str(Path(p).resolve()) for p in getattr(mod, "__path__", [])]
+    for fr in reversed(traceback.extract_tb(exc.__traceback__)):
+        path = str(Path(fr.filename).resolve())
+        if any(path.startswith(r) for r in roots):
+            try:
+                shown = Path(path).relative_to(Path.cwd())
+            except ValueError:
+                shown = path
+            return f"{shown}:{fr.lineno} in {fr.name}"
+    return ""
+
+
+def classify(exc: BaseException, exercise: str) -> tuple[str, str, str]:
+    """(status, one-line message, details) for an exception raised by a test."""
+    for e in _chain(exc):
+        if isinstance(e, NotImplementedError):
+            where = _learner_frame(e)
+            return "not started", f"{exercise} is not written yet", where
+        if isinstance(e, impl.ImplImportError):
+            return "broken", str(e), ""
+    if isinstance(exc, KataFailure):
+        return "failing", exc.short, str(exc)[len(exc.short):].strip()
+    if isinstance(exc, (impl.ContractError, ForbiddenCall, KataTimeout)):
+        return "failing", str(exc), ""
+    first = (str(exc).strip().splitlines() or [""])[0]
+    where = _learner_frame(exc)
+    msg = f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+    if where:
+        return "failing", f"{msg} (raised at {where})", ""
+    return "failing", msg, ""
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    kata = getattr(item, "kata", None)
+    if kata is None or report.when == "teardown" and report.passed:
+        return
+    suite, module, exercise = kata
+    if report.when == "call" or report.failed:
+        if report.passed:
+            status, short, details = "passed", "", ""
+        elif call.excinfo is not None:
+            status, short, details = classify(call.excinfo.value, exercise)
+        else:
+            status, short, details = "failing", "failed", ""
+        prop = property_name(item)
+        if report.failed:
+            # Hidden tests: the property and one line; visible: the line and its evidence.
+            report.longrepr = f"{prop}: {short}" if suite == "hidden" else \
+                "\n".join(s for s in (short, details) if s)
+        report.kata_status = status
+        item.config.kata_results.append(Result(report.nodeid, module, suite, exercise, prop, status,
+                                               short, "" if suite == "hidden" else details))
+
+
+def pytest_report_teststatus(report, config):
+    status = getattr(report, "kata_status", None)
+    if status == "not started":
+        return "not started", "n", "NOT STARTED"
+    if status == "broken":
+        return "broken", "B", "BROKEN"
+    return None
+
+
+# ---------------------------------------------------------------- summary
+
+def summarize(results: list[Result]):
+    """{(module, exercise): {suite: [results]}} in course order."""
+    by = {}
+    for r in results:
+        by.setdefault((r.module, r.exercise), {}).setdefault(r.suite, []).append(r)
+    return by
+
+
+def exercise_status(results: list[Result]) -> str:
+    if not results:
+        return "no tests"
+    if all(r.status == "passed" for r in results):
+        return "passing"
+    if any(r.status == "broken" for r in results):
+        return "broken"
+    if all(r.status == "not started" for r in results if r.status != "passed"):
+        return "not started"
+    return "failing"
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    results: list[Result] = config.kata_results
+    if not results:
+        return
+    tr = terminalreporter
+    c = course.load()
+    by = summarize(results)
+    modules = [m for m in c.modules if any(k[0] == m.name for k in by)]
+    next_up = None
+    for m in modules:
+        suites = sorted({r.suite for r in results if r.module == m.name}, reverse=True)
+        tr.write_sep("=", f"{m.name} · {' + '.join(suites)} · IMPL={impl.impl_name()}", bold=True)
+        broken = next((r for r in results if r.module == m.name and r.status == "broken"), None)
+        if broken:
+            tr.write_line(f"  ✗ the module does not import: {broken.short}", red=True, bold=True)
+            tr.write_line("    Fix that first; the other modules still run on their own.")
+        for ex in m.exercises:
+            per_suite = by.get((m.name, ex.name))
+            if not per_suite:
+                continue
+            everything = [r for rs in per_suite.values() for r in rs]
+            status = exercise_status(everything)
+            counts = "  ".join(f"{s} {sum(r.status == 'passed' for r in rs)}/{len(rs)}"
+                               for s, rs in sorted(per_suite.items(), reverse=True))
+            if status == "passing":
+                tr.write_line(f"  ✓ {ex.name:<28} passing      {counts}", green=True)
+                continue
+            if status == "broken":
+                continue
+            if status == "not started":
+                tr.write_line(f"  · {ex.name:<28} not started  {counts}   "
+                              f"→ edit {ex.stub_path.relative_to(course.ROOT)}", yellow=True)
+                next_up = next_up or ex
+                continue
+            tr.write_line(f"  ✗ {ex.name:<28} failing      {counts}   → make hint EX={ex.name}",
+                          red=True, bold=True)
+            next_up = next_up or ex
+            for r in everything:
+                if r.status in ("passed", "not started"):
+                    continue
+                label = "hidden property" if r.suite == "hidden" else r.prop
+                tr.write_line(f"      - {label}: {r.short}" if r.suite == "visible"
+                              else f"      - {label} '{r.prop}': {r.short}")
+                for line in r.details.splitlines():
+                    tr.write_line(f"          {line}")
+    if next_up:
+        tr.write_line("")
+        tr.write_line(f"Next: {next_up.name} ({next_up.summary}). Lesson: lessons/{next_up.module}.md · "
+                      f"hint: make hint EX={next_up.name}", bold=True)
+    elif exitstatus == 0:
+        tr.write_line("")
+        tr.write_line("All checks pass.", green=True, bold=True)
