@@ -236,3 +236,17 @@ def post_norm_norms_input(x, sublayer, norm):
 @mistake("post_norm_residual", "the norm is applied to the sublayer's output: x + norm(sublayer(x))")
 def post_norm_norms_output(x, sublayer, norm):
     return x + norm(sublayer(x))
+
+
+@mistake("layer_norm", "the input is centered in place (x -= mean), changing the caller's tensor")
+def layer_norm_in_place(x, weight, bias, eps=1e-5):
+    x -= x.mean(-1, keepdim=True)
+    return ref_layer_norm(x, weight, bias, eps)
+
+
+@mistake("layer_norm", "eps built as a tensor on the default device instead of x.device")
+def layer_norm_wrong_device(x, weight, bias, eps=1e-5):
+    xf = x.float()
+    c = xf - xf.mean(-1, keepdim=True)
+    var = c.pow(2).mean(-1, keepdim=True)
+    return (c / torch.sqrt(var + torch.full(var.shape, eps)) * weight + bias).to(x.dtype)

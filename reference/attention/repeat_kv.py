@@ -1,0 +1,17 @@
+import torch
+
+
+def repeat_kv(x: torch.Tensor, n_rep: int) -> torch.Tensor:
+    """Share each key/value head among n_rep query heads (grouped-query attention).
+
+    Args:
+        x: (batch, seq, n_kv_heads, head_dim).  n_rep: query heads per KV head.
+    Returns:
+        (batch, seq, n_kv_heads * n_rep, head_dim) where output head h is input head h // n_rep:
+        each KV head repeated n_rep times in a row (h0, h0, h1, h1), not tiled (h0, h1, h0, h1).
+    """
+    if n_rep == 1:
+        return x
+    b, s, n_kv, hd = x.shape
+    expanded = x[:, :, :, None, :].expand(b, s, n_kv, n_rep, hd)  # (b, s, n_kv, n_rep, hd)
+    return expanded.reshape(b, s, n_kv * n_rep, hd)

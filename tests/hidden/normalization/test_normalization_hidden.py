@@ -1,0 +1,251 @@
+"""Hidden suite for normalization: breadth a learner cannot tune to. Run by `make grade-normalization`;
+failures are reported by property name (the test's name) and one line, without expected values."""
+import pytest
+import torch
+
+from kata.testing import assert_close, assert_equal, exercise, fail, learner, randn, reference, tolerance
+
+impl = learner("normalization")
+ref = reference("normalization")
+HALF = [torch.float16, torch.bfloat16]
+
+
+def rms_case(shape=(2, 3, 16), seed=0, **kw):
+    return randn(*shape, seed=seed, **kw), randn(shape[-1], seed=seed + 100)
+
+
+def ln_case(shape=(2, 3, 16), seed=0, **kw):
+    return randn(*shape, seed=seed, **kw), randn(shape[-1], seed=seed + 100), randn(shape[-1], seed=seed + 200)
+
+
+# ---------------------------------------------------------------- rms_norm
+
+@exercise("rms_norm")
+def test_rms_norm_float16_row_containing_300_does_not_overflow():
+    x, w = rms_case((2, 8), seed=1)
+    x[0, 3] = 300.0  # 300**2 = 90000 > 65504, the float16 maximum
+    x, w = x.half(), w.half()
+    assert_close(impl.rms_norm(x, w), ref.rms_norm(x, w))
+
+
+@exercise("rms_norm")
+@pytest.mark.parametrize("dtype", HALF, ids=str)
+def test_rms_norm_half_precision_matches_reference(dtype):
+    x, w = rms_case(seed=2)
+    assert_close(impl.rms_norm(x.to(dtype), w.to(dtype)), ref.rms_norm(x.to(dtype), w.to(dtype)))
+
+
+@exercise("rms_norm")
+def test_rms_norm_tiny_inputs_put_eps_inside_the_sqrt():
+    x, w = rms_case(seed=3, scale=1e-3)
+    assert_close(impl.rms_norm(x, w), ref.rms_norm(x, w))
+
+
+@exercise("rms_norm")
+def test_rms_norm_default_eps_is_1e_5():
+    x, w = rms_case(seed=4, scale=3e-3)
+    assert_close(impl.rms_norm(x, w), ref.rms_norm(x, w, eps=1e-5))
+
+
+@exercise("rms_norm")
+@pytest.mark.parametrize("dim", [1, 3, 7])
+def test_rms_norm_small_and_odd_dims(dim):
+    x, w = rms_case((3, 5, dim), seed=5)
+    assert_close(impl.rms_norm(x, w), ref.rms_norm(x, w))
+
+
+@exercise("rms_norm")
+def test_rms_norm_extra_batch_dims():
+    x, w = rms_case((2, 3, 4, 6), seed=6)
+    assert_close(impl.rms_norm(x, w), ref.rms_norm(x, w))
+
+
+@exercise("rms_norm")
+def test_rms_norm_non_contiguous_input():
+    x, w = rms_case((6, 4, 10), seed=7)
+    xt = x.transpose(0, 1)  # (4, 6, 10), not contiguous
+    assert_close(impl.rms_norm(xt, w), ref.rms_norm(xt, w))
+
+
+@exercise("rms_norm")
+def test_rms_norm_keeps_float64():
+    x, w = rms_case(seed=8)
+    out = impl.rms_norm(x.double(), w.double())
+    assert_close(out, ref.rms_norm(x.double(), w.double()), rtol=1e-5, atol=1e-6)
+
+
+@exercise("rms_norm")
+def test_rms_norm_does_not_modify_its_inputs():
+    x, w = rms_case(seed=9)
+    x0, w0 = x.clone(), w.clone()
+    impl.rms_norm(x, w)
+    assert_equal(x, x0, what="x after the call", hint="compute into new tensors; no in-place ops on inputs")
+    assert_equal(w, w0, what="weight after the call")
+
+
+@exercise("rms_norm")
+def test_rms_norm_gradients_match_reference():
+    x, w = rms_case(seed=10)
+    xa, wa = x.clone().requires_grad_(), w.clone().requires_grad_()
+    xb, wb = x.clone().requires_grad_(), w.clone().requires_grad_()
+    g = randn(*x.shape, seed=11)
+    (impl.rms_norm(xa, wa) * g).sum().backward()
+    (ref.rms_norm(xb, wb) * g).sum().backward()
+    if xa.grad is None or wa.grad is None:
+        fail("no gradient reached x or weight: is the output detached from them?")
+    assert_close(xa.grad, xb.grad, what="gradient w.r.t. x", rtol=1e-4, atol=1e-5)
+    assert_close(wa.grad, wb.grad, what="gradient w.r.t. weight", rtol=1e-4, atol=1e-5)
+
+
+@exercise("rms_norm")
+def test_rms_norm_creates_nothing_on_another_device():
+    # On the meta device any tensor built without device=x.device raises or ends up elsewhere.
+    x, w = torch.empty(2, 3, 8, device="meta"), torch.empty(8, device="meta")
+    out = impl.rms_norm(x, w)
+    assert_close(out, torch.empty(2, 3, 8, device="meta"))
+
+
+# ---------------------------------------------------------------- RMSNorm
+
+@exercise("RMSNorm")
+def test_RMSNorm_uses_its_eps():
+    mine, theirs = impl.RMSNorm(8, eps=0.5), ref.RMSNorm(8, eps=0.5)
+    x = randn(3, 8, seed=12)
+    assert_close(mine(x), theirs(x))
+
+
+@exercise("RMSNorm")
+@pytest.mark.parametrize("dtype", HALF, ids=str)
+def test_RMSNorm_half_input_gives_half_output(dtype):
+    mine, theirs = impl.RMSNorm(8), ref.RMSNorm(8)  # float32 weight, half input
+    x = randn(2, 3, 8, seed=13, dtype=dtype)
+    assert_close(mine(x), theirs(x))
+
+
+@exercise("RMSNorm")
+def test_RMSNorm_weight_is_trained():
+    norm = impl.RMSNorm(4)
+    norm(randn(2, 4, seed=14)).pow(2).sum().backward()
+    w = dict(norm.named_parameters()).get("weight")
+    if w is None or w.grad is None:
+        fail("RMSNorm.weight received no gradient: make it an nn.Parameter used in forward")
+
+
+@exercise("RMSNorm")
+def test_RMSNorm_moves_to_the_meta_device():
+    norm = impl.RMSNorm(8).to("meta")
+    assert_close(norm(torch.empty(2, 8, device="meta")), torch.empty(2, 8, device="meta"))
+
+
+# ---------------------------------------------------------------- layer_norm
+
+@exercise("layer_norm")
+def test_layer_norm_float16_row_containing_300_does_not_overflow():
+    x, w, b = ln_case((2, 8), seed=15)
+    x[1, 5] = 300.0
+    x, w, b = x.half(), w.half(), b.half()
+    assert_close(impl.layer_norm(x, w, b), ref.layer_norm(x, w, b))
+
+
+@exercise("layer_norm")
+@pytest.mark.parametrize("dtype", HALF, ids=str)
+def test_layer_norm_half_precision_matches_reference(dtype):
+    x, w, b = ln_case(seed=16)
+    args = [t.to(dtype) for t in (x, w, b)]
+    assert_close(impl.layer_norm(*args), ref.layer_norm(*args))
+
+
+@exercise("layer_norm")
+def test_layer_norm_large_offset():
+    # +1000 on every entry: variance as E[x^2] - E[x]^2 loses every digit in float32.
+    x, w, b = ln_case(seed=17, offset=1000.0)
+    assert_close(impl.layer_norm(x, w, b), ref.layer_norm(x, w, b), rtol=1e-3, atol=1e-3)
+
+
+@exercise("layer_norm")
+def test_layer_norm_tiny_inputs_put_eps_inside_the_sqrt():
+    x, w, b = ln_case(seed=18, scale=1e-3)
+    assert_close(impl.layer_norm(x, w, b), ref.layer_norm(x, w, b))
+
+
+@exercise("layer_norm")
+@pytest.mark.parametrize("dim", [1, 2, 5])
+def test_layer_norm_small_and_odd_dims(dim):
+    x, w, b = ln_case((3, 4, dim), seed=19)
+    assert_close(impl.layer_norm(x, w, b), ref.layer_norm(x, w, b))
+
+
+@exercise("layer_norm")
+def test_layer_norm_extra_batch_dims_and_non_contiguous_input():
+    x, w, b = ln_case((3, 2, 5, 7), seed=20)
+    xt = x.transpose(1, 2)
+    assert_close(impl.layer_norm(xt, w, b), ref.layer_norm(xt, w, b))
+
+
+@exercise("layer_norm")
+def test_layer_norm_does_not_modify_its_inputs():
+    x, w, b = ln_case(seed=21)
+    saved = [t.clone() for t in (x, w, b)]
+    impl.layer_norm(x, w, b)
+    for name, t, t0 in zip(("x", "weight", "bias"), (x, w, b), saved):
+        assert_equal(t, t0, what=f"{name} after the call")
+
+
+@exercise("layer_norm")
+def test_layer_norm_gradients_match_reference():
+    x, w, b = ln_case(seed=22)
+    mine = [t.clone().requires_grad_() for t in (x, w, b)]
+    theirs = [t.clone().requires_grad_() for t in (x, w, b)]
+    g = randn(*x.shape, seed=23)
+    (impl.layer_norm(*mine) * g).sum().backward()
+    (ref.layer_norm(*theirs) * g).sum().backward()
+    for name, a, b_ in zip(("x", "weight", "bias"), mine, theirs):
+        if a.grad is None:
+            fail(f"no gradient reached {name}")
+        assert_close(a.grad, b_.grad, what=f"gradient w.r.t. {name}", rtol=1e-4, atol=1e-5)
+
+
+@exercise("layer_norm")
+def test_layer_norm_creates_nothing_on_another_device():
+    x, w, b = (torch.empty(*s, device="meta") for s in ((2, 3, 8), (8,), (8,)))
+    assert_close(impl.layer_norm(x, w, b), torch.empty(2, 3, 8, device="meta"))
+
+
+# ---------------------------------------------------------------- residual steps
+
+class Recorder:
+    """A sublayer that remembers what it was given and returns a fixed linear map of it."""
+
+    def __init__(self, dim, seed):
+        self.w = randn(dim, dim, seed=seed, scale=dim ** -0.5)
+        self.inputs = []
+
+    def __call__(self, t):
+        self.inputs.append(t)
+        return t @ self.w
+
+
+@exercise("pre_norm_residual")
+def test_pre_norm_sublayer_sees_the_normalized_input_once():
+    x, norm, f = randn(2, 3, 8, seed=24, scale=5.0), ref.RMSNorm(8), Recorder(8, 25)
+    out = impl.pre_norm_residual(x, f, norm)
+    if len(f.inputs) != 1:
+        fail(f"the sublayer was called {len(f.inputs)} times, expected once")
+    assert_close(f.inputs[0], norm(x), what="the sublayer's input")
+    assert_close(out, x + norm(x) @ f.w, what="output")
+
+
+@exercise("post_norm_residual")
+def test_post_norm_sublayer_sees_the_raw_input():
+    x, norm, f = randn(2, 3, 8, seed=26, scale=5.0), ref.RMSNorm(8), Recorder(8, 27)
+    out = impl.post_norm_residual(x, f, norm)
+    if len(f.inputs) != 1:
+        fail(f"the sublayer was called {len(f.inputs)} times, expected once")
+    assert_close(f.inputs[0], x, what="the sublayer's input")
+    assert_close(out, norm(x + x @ f.w), what="output")
+
+
+@exercise("post_norm_residual")
+def test_post_norm_with_a_zero_sublayer_is_just_the_norm():
+    x, norm = randn(2, 3, 8, seed=28, offset=2.0), ref.RMSNorm(8)
+    assert_close(impl.post_norm_residual(x, lambda t: torch.zeros_like(t), norm), norm(x))
