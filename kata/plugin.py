@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import signal
 import traceback
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -21,22 +20,11 @@ import pytest
 from . import course, impl
 from .compare import KataFailure
 from .forbid import ForbiddenCall, forbidding
+from .results import Result, exercise_status, summarize
 
 
 class KataTimeout(Exception):
     pass
-
-
-@dataclass
-class Result:
-    nodeid: str
-    module: str
-    suite: str  # "visible" | "hidden"
-    exercise: str
-    prop: str   # the property a test checks, from its name
-    status: str  # "passed" | "not started" | "broken" | "failing"
-    short: str = ""
-    details: str = ""
 
 
 def pytest_addoption(parser):
@@ -196,26 +184,6 @@ def pytest_report_teststatus(report, config):
 
 # ---------------------------------------------------------------- summary
 
-def summarize(results: list[Result]):
-    """{(module, exercise): {suite: [results]}} in course order."""
-    by = {}
-    for r in results:
-        by.setdefault((r.module, r.exercise), {}).setdefault(r.suite, []).append(r)
-    return by
-
-
-def exercise_status(results: list[Result]) -> str:
-    if not results:
-        return "no tests"
-    if all(r.status == "passed" for r in results):
-        return "passing"
-    if any(r.status == "broken" for r in results):
-        return "broken"
-    if all(r.status == "not started" for r in results if r.status != "passed"):
-        return "not started"
-    return "failing"
-
-
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     results: list[Result] = config.kata_results
     if not results:
@@ -247,7 +215,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
                 continue
             if status == "not started":
                 tr.write_line(f"  · {ex.name:<28} not started  {counts}   "
-                              f"→ edit {ex.stub_path.relative_to(course.ROOT)}", yellow=True)
+                              f"→ {ex.stub_path.relative_to(course.ROOT)} · make hint EX={ex.name}", yellow=True)
                 next_up = next_up or ex
                 continue
             tr.write_line(f"  ✗ {ex.name:<28} failing      {counts}   → make hint EX={ex.name}",

@@ -76,8 +76,10 @@ def results_dir(module: str) -> Path:
     return course.ROOT / "results" / module
 
 
-def run_one(module: str, name: str, quick: bool, impl_name: str | None = None) -> Context:
-    """Run experiments/<module>/<name>.py; exceptions propagate."""
+def run_one(module: str, name: str, quick: bool, impl_name: str | None = None,
+            out_dir: Path | None = None) -> Context:
+    """Run experiments/<module>/<name>.py; exceptions propagate. Plots go to results/<module>/
+    unless out_dir is given (the harness's tests use a temporary folder)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -85,7 +87,7 @@ def run_one(module: str, name: str, quick: bool, impl_name: str | None = None) -
 
     mod = importlib.import_module(f"experiments.{module}.{name}")
     impl_name = impl_name or os.environ.get("IMPL") or "reference"
-    ctx = Context(module, name, quick, impl_name, results_dir(module))
+    ctx = Context(module, name, quick, impl_name, out_dir or results_dir(module))
     mod.run(ctx)
     return ctx
 
