@@ -14,8 +14,10 @@ PY     := $(VENV)/bin/python
 KATA   := $(PY) -m kata
 # Where pip finds a CPU-only torch if the default index would give a CUDA build (see README).
 TORCH_INDEX ?=
-IMPL ?= exercises
+# IMPL defaults to exercises for tests and to reference for experiments (kata decides).
+ifdef IMPL
 export IMPL
+endif
 
 .DEFAULT_GOAL := help
 .PHONY: help setup check bench report status hint quiz clean-env FORCE

@@ -146,7 +146,21 @@ def suspects_from(mistakes, exercise: str, call: Callable) -> dict[str, torch.Te
             continue
         try:
             with torch.no_grad():
-                out[m.cause] = call(m.overrides[exercise])
+                out[m.cause] = call(_on_copies(m.overrides[exercise]))
         except Exception:  # noqa: BLE001 - a mistake that crashes on this input says nothing here
             pass
     return out
+
+
+def _on_copies(fn):
+    """fn, called on clones of its tensor arguments: an in-place mistake must not change the test's
+    inputs (or the learner's output, when the learner returned an input)."""
+    if isinstance(fn, type):  # a module class: its forward gets the inputs
+        return fn
+
+    def clone(v):
+        return v.clone() if isinstance(v, torch.Tensor) else v
+
+    def wrapped(*args, **kwargs):
+        return fn(*map(clone, args), **{k: clone(v) for k, v in kwargs.items()})
+    return wrapped

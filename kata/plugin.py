@@ -164,10 +164,15 @@ def pytest_runtest_makereport(item, call):
         else:
             status, short, details = "failing", "failed", ""
         prop = property_name(item)
+        printed = report.capstdout.strip() if report.failed and suite == "visible" else ""
+        if printed:  # a learner debugging with print() sees their output next to the failure
+            lines = printed.splitlines()
+            details += "\nyour code printed:\n  " + "\n  ".join(lines[:12]) + \
+                (f"\n  ... ({len(lines) - 12} more lines)" if len(lines) > 12 else "")
         if report.failed:
             # Hidden tests: the property and one line; visible: the line and its evidence.
             report.longrepr = f"{prop}: {short}" if suite == "hidden" else \
-                "\n".join(s for s in (short, details) if s)
+                "\n".join(s for s in (short, details.strip()) if s)
         report.kata_status = status
         item.config.kata_results.append(Result(report.nodeid, module, suite, exercise, prop, status,
                                                short, "" if suite == "hidden" else details))

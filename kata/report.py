@@ -17,7 +17,8 @@ from .results import exercise_status, summarize
 
 STYLE = """
 <style>
-.kata{font-family:system-ui,sans-serif;max-width:1100px}
+.kata{font-family:system-ui,sans-serif;max-width:1100px;color:#222}
+.kata td,.kata li,.kata p{color:#222}
 .kata h2{margin:.2em 0}.kata .meta{color:#555}
 .kata .bar{background:#eee;border-radius:6px;height:14px;width:260px;display:inline-block;vertical-align:middle}
 .kata .bar>span{display:block;height:100%;border-radius:6px;background:#2e9d5b}

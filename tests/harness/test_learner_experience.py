@@ -59,6 +59,7 @@ def test_an_infinite_loop_times_out_one_test(python_m, tmp_path):
 
 @pytest.mark.parametrize("body, expected", [
     ("return x * float('nan')", "NaN, first at index"),
+    ("return x", "got 4, expected 0.5657"),  # returning the input: no known mistake may claim it
     ("return x.mean(-1)", "has shape"),
     ("return x.double()", "has dtype torch.float64"),
     ("import torch.nn.functional as F\n    return F.rms_norm(x, x.shape[-1:], weight, eps)", "does this exercise's whole job"),

@@ -110,8 +110,21 @@ def part_at_fault(mine, theirs, x, cos, sin) -> str | None:
                 ok = False
             if not ok:
                 return (f"your {cls} (block.{attr}) gives a different output from the reference's on the "
-                        f"same input: make test-{module} passes first, then come back to the block")
+                        f"same input: get `make test-{module}` passing first, then come back to the block")
     return None
+
+
+def blaming_parts(check, mine, theirs, x, cos, sin, what):
+    """Run check(); if it fails and one of the learner's parts is what differs, say that instead."""
+    culprit = None
+    try:
+        check()
+    except KataFailure:
+        culprit = part_at_fault(mine, theirs, x, cos, sin)
+        if culprit is None:
+            raise
+    if culprit:
+        fail(f"{what} differs from the reference, and {culprit}")
 
 
 def assert_block_matches(mine, theirs, x, cos, sin, config, *, what="block output", tol=None, hint=""):
@@ -127,16 +140,9 @@ def assert_block_matches(mine, theirs, x, cos, sin, config, *, what="block outpu
         wrong.load_state_dict(state, strict=True)
         return wrong(x.clone(), cos, sin)
 
-    culprit = None
-    try:
-        assert_close(out, expected, what=what, **(tol or BLOCK_TOL), hint=hint,
-                     suspects=suspects_from(MISTAKES, "TransformerBlock", call))
-    except KataFailure:
-        culprit = part_at_fault(mine, theirs, x, cos, sin)
-        if culprit is None:
-            raise
-    if culprit:
-        fail(f"{what} differs from the reference, and {culprit}")
+    blaming_parts(lambda: assert_close(out, expected, what=what, **(tol or BLOCK_TOL), hint=hint,
+                                       suspects=suspects_from(MISTAKES, "TransformerBlock", call)),
+                  mine, theirs, x, cos, sin, what)
 
 
 # ---------------------------------------------------------------- TransformerBlock
@@ -234,6 +240,8 @@ def test_stack_of_8_TransformerBlocks_passes_gradient_to_its_input():
         grads.append(xi.grad)
     if grads[0] is None:
         fail("no gradient reached the input of the stack: is the output detached from it?")
-    assert_close(grads[0], grads[1], what="gradient w.r.t. the input of 8 stacked blocks", rtol=1e-4, atol=1e-4,
-                 hint="keep the residual path: out = h + ffn(ffn_norm(h)) with h = x + attn(attn_norm(x), ...), "
-                      "and no in-place += on tensors autograd needs")
+    what = "gradient w.r.t. the input of 8 stacked blocks"
+    blaming_parts(lambda: assert_close(
+        grads[0], grads[1], what=what, rtol=1e-4, atol=1e-4,
+        hint="keep the residual path: out = h + ffn(ffn_norm(h)) with h = x + attn(attn_norm(x), ...), "
+             "and no in-place += on tensors autograd needs"), *pairs[0], x, cos, sin, what)
