@@ -128,12 +128,30 @@ def _learner_frame(exc) -> str:
     return ""
 
 
+def _stub_owner(exc: NotImplementedError):
+    """The exercise whose untouched stub raised `exc` (stub messages start with its name)."""
+    from .stubs import NOT_STARTED
+
+    text = str(exc)
+    if NOT_STARTED not in text:
+        return None
+    name = text.split(":")[0].split(" (")[0].strip()
+    try:
+        return course.load().exercise(name)
+    except KeyError:
+        return None
+
+
 def classify(exc: BaseException, exercise: str) -> tuple[str, str, str]:
     """(status, one-line message, details) for an exception raised by a test."""
     for e in _chain(exc):
         if isinstance(e, NotImplementedError):
-            where = _learner_frame(e)
-            return "not started", f"{exercise} is not written yet", where
+            other = _stub_owner(e)
+            if other and other.name != exercise:
+                # This exercise is fine as far as we know; it calls an unwritten earlier one.
+                return "failing", (f"{exercise} uses {other.name} ({other.module}), which is not written "
+                                   f"yet: finish it first (make test-{other.module})"), ""
+            return "not started", f"{exercise} is not written yet", _learner_frame(e)
         if isinstance(e, impl.ImplImportError):
             return "broken", str(e), ""
     if isinstance(exc, KataFailure):
