@@ -2,11 +2,11 @@
 # requirements.txt) and then hands over to the harness, which reads course.toml: module names,
 # exercises and experiments are data there, so these rules never list them.
 #
-#   make test-<module>     visible suite          make grade-<module>   visible + hidden
-#   make exp-<module>      experiments            make quiz-<module>    the module's quiz
-#   make hint EX=<name>    next hint level        make report           HTML progress report
-#   make status            progress               make check            the project's own tests
-#   IMPL=<package>         test another implementation (default: exercises)
+##  make test-<module>     visible suite          make grade-<module>   visible + hidden
+##  make exp-<module>      experiments            make quiz-<module>    the module's quiz
+##  make hint EX=<name>    next hint level        make report           HTML progress report
+##  make status            progress               make check            the project's own tests
+##  IMPL=<package>         test another implementation (default: exercises)
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -23,7 +23,7 @@ endif
 .PHONY: help setup check bench report status hint quiz clean-env FORCE
 
 help:
-	@sed -n '3,11p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n 's/^## \{0,1\}//p' Makefile
 
 setup: $(VENV)/.installed
 

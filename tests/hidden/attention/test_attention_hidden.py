@@ -230,7 +230,9 @@ def with_rope(module, x, cos, sin, **kw):
         return module(x, cos, sin, **kw)
     except NotImplementedError as e:
         head = str(e).split(":")[0].split(" ")[0]
-        if head not in PE_EXERCISES:
+        import traceback
+        if head not in PE_EXERCISES and not any("position_encoding" in f.filename
+                                                for f in traceback.extract_tb(e.__traceback__)):
             raise
     fail(f"finish position_encoding.apply_rope first: {head} is not written yet, and this test passes cos/sin")
 

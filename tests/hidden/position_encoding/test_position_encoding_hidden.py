@@ -15,6 +15,19 @@ MISTAKES = catalogue("position_encoding")
 HALF = [torch.float16, torch.bfloat16]
 
 
+def apply_rope(x, cos, sin):
+    """The learner's apply_rope, with a plain sentence when the tables do not broadcast against x."""
+    try:
+        return impl.apply_rope(x, cos, sin)
+    except RuntimeError as e:
+        if "must match the size" not in str(e):
+            raise
+        fail(f"apply_rope on x of shape {tuple(x.shape)} with tables of shape {tuple(cos.shape)} does not "
+             f"broadcast ({e})",
+             "x is (batch, seq, n_heads, head_dim) and cos/sin are (seq, head_dim): give the tables a heads "
+             "axis, cos[:, None, :], so that row t meets position t in every head")
+
+
 def table_tol(n_positions: int) -> dict:
     """As in the visible suite: one float32 rounding of the largest angle pos * freq."""
     return {"rtol": 1e-5, "atol": 1e-6 + 1.2e-7 * n_positions}
@@ -33,7 +46,17 @@ def table_suspects(*args, **kw):
 
 
 def rope_suspects(x, cos, sin):
-    return suspects_from(MISTAKES, "apply_rope", lambda f: f(x.clone(), cos.clone(), sin.clone()))
+    return suspects_from(MISTAKES, "apply_rope", lambda f: f(x, cos, sin))
+
+
+def check_rotate_half(x):
+    expected = ref.rotate_half(x)  # before the learner's call, which must not (but might) change x
+    assert_close(impl.rotate_half(x), expected)
+
+
+def check_rope(x, cos, sin, **kw):
+    expected, sus = ref.apply_rope(x, cos, sin), rope_suspects(x, cos, sin)  # before the learner's call
+    assert_close(apply_rope(x, cos, sin), expected, suspects=sus, **kw)
 
 
 def tables(head_dim, seq, base=10000.0, start=0):
@@ -142,27 +165,28 @@ def test_rope_cos_sin_head_dim_2():
 @exercise("rotate_half")
 def test_rotate_half_non_contiguous_input():
     x = randn(2, 3, 8, 6, seed=1).transpose(-1, -2)  # (2, 3, 6, 8), last dim not contiguous
-    assert_close(impl.rotate_half(x), ref.rotate_half(x))
+    check_rotate_half(x)
 
 
 @exercise("rotate_half")
 @pytest.mark.parametrize("shape", [(6,), (2, 1, 3, 2, 4)], ids=str)
 def test_rotate_half_any_number_of_leading_dims(shape):
     x = randn(*shape, seed=2)
-    assert_close(impl.rotate_half(x), ref.rotate_half(x))
+    check_rotate_half(x)
 
 
 @exercise("rotate_half")
 def test_rotate_half_head_dim_2():
     x = randn(4, 3, 2, seed=3)
-    assert_close(impl.rotate_half(x), ref.rotate_half(x))
+    check_rotate_half(x)
 
 
 @exercise("rotate_half")
 @pytest.mark.parametrize("dtype", HALF, ids=str)
 def test_rotate_half_half_precision_is_exact(dtype):
     x = randn(2, 5, 3, 8, seed=4, dtype=dtype)
-    assert_equal(impl.rotate_half(x), ref.rotate_half(x), hint="negating and moving values is exact in any dtype")
+    expected = ref.rotate_half(x)
+    assert_equal(impl.rotate_half(x), expected, hint="negating and moving values is exact in any dtype")
 
 
 @exercise("rotate_half")
@@ -198,14 +222,14 @@ def test_rotate_half_creates_nothing_on_another_device():
 def test_apply_rope_seq_heads_and_head_dim_all_different():
     x = randn(2, 7, 3, 16, seed=8)
     cos, sin = tables(16, 7)
-    assert_close(impl.apply_rope(x, cos, sin), ref.apply_rope(x, cos, sin), suspects=rope_suspects(x, cos, sin))
+    check_rope(x, cos, sin)
 
 
 @exercise("apply_rope")
 def test_apply_rope_many_heads_few_positions():
     x = randn(1, 2, 6, 8, seed=9)
     cos, sin = tables(8, 2, base=50.0, start=3)
-    assert_close(impl.apply_rope(x, cos, sin), ref.apply_rope(x, cos, sin), suspects=rope_suspects(x, cos, sin))
+    check_rope(x, cos, sin)
 
 
 @exercise("apply_rope")
@@ -213,14 +237,14 @@ def test_apply_rope_single_position_with_sliced_tables():
     # One decoding step: the token at position 37, tables sliced to that one row.
     x = randn(2, 1, 4, 8, seed=10)
     cos, sin = tables(8, 1, start=37)
-    assert_close(impl.apply_rope(x, cos, sin), ref.apply_rope(x, cos, sin), suspects=rope_suspects(x, cos, sin))
+    check_rope(x, cos, sin)
 
 
 @exercise("apply_rope")
 def test_apply_rope_long_positions_in_float32():
     x = randn(1, 12, 2, 16, seed=11)
     cos, sin = tables(16, 12, base=1e6, start=4000)
-    assert_close(impl.apply_rope(x, cos, sin), ref.apply_rope(x, cos, sin), suspects=rope_suspects(x, cos, sin))
+    check_rope(x, cos, sin)
 
 
 @exercise("apply_rope")
@@ -232,7 +256,7 @@ def test_apply_rope_scores_stay_relative_thousands_of_positions_away():
 
     def scores(start):
         c, s = cos[start:start + seq], sin[start:start + seq]
-        return impl.apply_rope(q, c, s)[0, :, 0] @ impl.apply_rope(k, c, s)[0, :, 0].T
+        return apply_rope(q.clone(), c, s)[0, :, 0] @ apply_rope(k.clone(), c, s)[0, :, 0].T
 
     assert_close(scores(4000), scores(0), what="scores at positions 4000.. vs 0..", rtol=1e-4, atol=1e-4)
 
@@ -244,16 +268,14 @@ def test_apply_rope_half_precision_input_keeps_its_dtype(dtype):
     cos, sin = tables(8, 5)  # float32 tables, as rope_cos_sin returns them
     # Two roundings of the tables and the products: twice the usual half-precision tolerance.
     rtol, atol = tolerance(dtype, scale=2.0)
-    assert_close(impl.apply_rope(x, cos, sin), ref.apply_rope(x, cos, sin), rtol=rtol, atol=atol,
-                 suspects=rope_suspects(x, cos, sin))
+    check_rope(x, cos, sin, rtol=rtol, atol=atol)
 
 
 @exercise("apply_rope")
 def test_apply_rope_keeps_float64():
     x = randn(2, 5, 3, 8, seed=15, dtype=torch.float64)
     cos, sin = tables(8, 5)
-    assert_close(impl.apply_rope(x, cos, sin), ref.apply_rope(x, cos, sin), rtol=1e-5, atol=1e-6,
-                 suspects=rope_suspects(x, cos, sin))
+    check_rope(x, cos, sin, rtol=1e-5, atol=1e-6)
 
 
 @exercise("apply_rope")
@@ -261,7 +283,7 @@ def test_apply_rope_non_contiguous_input():
     # Heads-first (batch, n_heads, seq, head_dim) memory seen as (batch, seq, n_heads, head_dim).
     x = randn(2, 3, 7, 8, seed=16).transpose(1, 2)
     cos, sin = tables(8, 7)
-    assert_close(impl.apply_rope(x, cos, sin), ref.apply_rope(x, cos, sin))
+    check_rope(x, cos, sin)
 
 
 @exercise("apply_rope")
@@ -269,7 +291,7 @@ def test_apply_rope_does_not_modify_its_inputs():
     x = randn(2, 5, 3, 8, seed=17)
     cos, sin = tables(8, 5)
     saved = [t.clone() for t in (x, cos, sin)]
-    impl.apply_rope(x, cos, sin)
+    apply_rope(x, cos, sin)
     for name, t, t0 in zip(("x", "cos", "sin"), (x, cos, sin), saved):
         assert_equal(t, t0, what=f"{name} after the call", hint="compute into new tensors; no x *= ... on the input")
 
@@ -278,7 +300,7 @@ def test_apply_rope_does_not_modify_its_inputs():
 def test_apply_rope_creates_nothing_on_another_device():
     x = torch.empty(2, 5, 3, 8, device="meta")
     cos, sin = torch.empty(5, 8, device="meta"), torch.empty(5, 8, device="meta")
-    assert_close(impl.apply_rope(x, cos, sin), torch.empty(2, 5, 3, 8, device="meta"))
+    assert_close(apply_rope(x, cos, sin), torch.empty(2, 5, 3, 8, device="meta"))
 
 
 @exercise("apply_rope")
@@ -287,7 +309,7 @@ def test_apply_rope_gradients_match_reference():
     cos, sin = tables(8, 5)
     a, b = x.clone().requires_grad_(), x.clone().requires_grad_()
     g = randn(2, 5, 3, 8, seed=19)
-    out = impl.apply_rope(a, cos, sin)
+    out = apply_rope(a, cos, sin)
     if not out.requires_grad:
         fail("the output does not require grad although x does: queries and keys must stay trainable "
              "through RoPE (no torch.no_grad() or .detach() inside apply_rope)")

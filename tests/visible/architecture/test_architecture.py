@@ -130,9 +130,9 @@ def blaming_parts(check, mine, theirs, x, cos, sin, what):
 def assert_block_matches(mine, theirs, x, cos, sin, config, *, what="block output", tol=None, hint=""):
     """The learner's block against the reference on x; a failure names a known wrong wiring, or the
     earlier part that is wrong. config: the constructor's (args, kwargs), to build the suspects."""
-    out = run(mine, x, cos, sin)
     with torch.no_grad():
-        expected = theirs(x, cos, sin)
+        expected = theirs(x.clone(), cos, sin)
+    out = run(mine, x.clone(), cos, sin)
     state = theirs.state_dict()
 
     def call(cls):

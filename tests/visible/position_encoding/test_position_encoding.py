@@ -12,12 +12,22 @@ ref = reference("position_encoding")
 MISTAKES = catalogue("position_encoding")
 
 
+def apply_rope(x, cos, sin):
+    """The learner's apply_rope, with a plain sentence when the tables do not broadcast against x."""
+    try:
+        return impl.apply_rope(x, cos, sin)
+    except RuntimeError as e:
+        if "must match the size" not in str(e):
+            raise
+        fail(f"apply_rope on x of shape {tuple(x.shape)} with tables of shape {tuple(cos.shape)} does not "
+             f"broadcast ({e})",
+             "x is (batch, seq, n_heads, head_dim) and cos/sin are (seq, head_dim): give the tables a heads "
+             "axis, cos[:, None, :], so that row t meets position t in every head")
+
+
 def suspects(exercise_name, *args, **kw):
-    """Outputs of the known mistakes on copies of the same arguments (some mistakes write in place)."""
-    def call(f):
-        copies = [a.clone() if isinstance(a, torch.Tensor) else a for a in args]
-        return f(*copies, **kw)
-    return suspects_from(MISTAKES, exercise_name, call)
+    """Outputs of the known mistakes of one exercise on the same arguments (run on copies)."""
+    return suspects_from(MISTAKES, exercise_name, lambda f: f(*args, **kw))
 
 
 def table_tol(n_positions: int) -> dict:
@@ -77,6 +87,12 @@ def test_sinusoidal_rows_are_distinct():
 def test_sinusoidal_dot_product_depends_only_on_the_offset():
     # PE[p] . PE[p + k] = sum_i cos(k * w_i): the same for every p, because each sin/cos pair
     # shares one frequency w_i (sin a sin b + cos a cos b = cos(a - b)).
+    small = impl.sinusoidal_encoding(20, 4).double()  # frequencies 1 and 0.01
+    for p in (5, 10):
+        assert_close(small[p] @ small[p + 3], torch.tensor(0.0096, dtype=torch.float64), rtol=0, atol=1e-4,
+                     what=f"PE[{p}] . PE[{p + 3}] with dim 4",
+                     hint="sin(5) sin(8) + cos(5) cos(8) = cos(3), and likewise cos(0.03) for the slow pair: "
+                          "cos 3 + cos 0.03 = 0.0096")
     pe = impl.sinusoidal_encoding(40, 16).double()
     for k in (1, 3, 10):
         dots = (pe[:-k] * pe[k:]).sum(-1)  # (40 - k,): one per starting position p
@@ -196,14 +212,16 @@ def test_rope_cos_sin_scores_change_with_distance():
 def test_rotate_half_worked_example():
     # Halves x1 = [1, 2], x2 = [3, 4] -> cat([-x2, x1]) = [-3, -4, 1, 2].
     x = torch.tensor([1.0, 2.0, 3.0, 4.0])
-    assert_close(impl.rotate_half(x), torch.tensor([-3.0, -4.0, 1.0, 2.0]), suspects=suspects("rotate_half", x),
+    sus = suspects("rotate_half", x)
+    assert_close(impl.rotate_half(x), torch.tensor([-3.0, -4.0, 1.0, 2.0]), suspects=sus,
                  hint="split the last dim into halves x1, x2 and return cat([-x2, x1], dim=-1)")
 
 
 @exercise("rotate_half")
 def test_rotate_half_matches_reference():
     x = randn(2, 3, 4, 8, seed=4)
-    assert_close(impl.rotate_half(x), ref.rotate_half(x), suspects=suspects("rotate_half", x),
+    expected, sus = ref.rotate_half(x), suspects("rotate_half", x)  # before the call: x stays intact for them
+    assert_close(impl.rotate_half(x), expected, suspects=sus,
                  hint="split and concatenate along the last dimension (dim=-1) only")
 
 
@@ -211,7 +229,8 @@ def test_rotate_half_matches_reference():
 def test_rotate_half_twice_is_a_half_turn():
     # Two quarter turns of every pair: (a, b) -> (-b, a) -> (-a, -b).
     x = randn(3, 5, 6, seed=5)
-    assert_close(impl.rotate_half(impl.rotate_half(x)), -x, what="rotate_half(rotate_half(x))",
+    minus_x = -x
+    assert_close(impl.rotate_half(impl.rotate_half(x)), minus_x, what="rotate_half(rotate_half(x))",
                  hint="a +90 degree turn done twice is -x: one half must be negated")
 
 
@@ -225,9 +244,8 @@ def test_apply_rope_rotates_a_2d_vector_by_its_angle():
     cos = torch.stack([torch.ones(2), torch.cos(t).expand(2)])  # (seq 2, head_dim 2)
     sin = torch.stack([torch.zeros(2), torch.sin(t).expand(2)])
     x = torch.tensor([1.0, 0.0]).repeat(1, 2, 1, 1)  # (batch 1, seq 2, heads 1, head_dim 2)
-    expected = torch.tensor([[[[1.0, 0.0]], [[0.5403, 0.8415]]]])
-    assert_close(impl.apply_rope(x, cos, sin), expected, atol=1e-4, rtol=0,
-                 suspects=suspects("apply_rope", x, cos, sin),
+    expected, sus = torch.tensor([[[[1.0, 0.0]], [[0.5403, 0.8415]]]]), suspects("apply_rope", x, cos, sin)
+    assert_close(apply_rope(x, cos, sin), expected, atol=1e-4, rtol=0, suspects=sus,
                  hint="x * cos + rotate_half(x) * sin: [1, 0] * cos 1 + [0, 1] * sin 1")
 
 
@@ -237,8 +255,8 @@ def test_apply_rope_pairs_j_with_j_plus_half():
     # The pair (x[0], x[2]) = (1, 3) turns to (-3, 1); the pair (x[1], x[3]) = (2, 4) stays.
     x = torch.tensor([[[[1.0, 2.0, 3.0, 4.0]]]])
     cos, sin = torch.tensor([[0.0, 1.0, 0.0, 1.0]]), torch.tensor([[1.0, 0.0, 1.0, 0.0]])
-    assert_close(impl.apply_rope(x, cos, sin), torch.tensor([[[[-3.0, 2.0, 1.0, 4.0]]]]),
-                 suspects=suspects("apply_rope", x, cos, sin),
+    sus = suspects("apply_rope", x, cos, sin)
+    assert_close(apply_rope(x, cos, sin), torch.tensor([[[[-3.0, 2.0, 1.0, 4.0]]]]), suspects=sus,
                  hint="half-split pairs: dimension j turns with j + head_dim/2. Pairing neighbours "
                       "(2i, 2i+1) would give [-2, 1, 3, 4]")
 
@@ -246,17 +264,17 @@ def test_apply_rope_pairs_j_with_j_plus_half():
 @exercise("apply_rope")
 def test_apply_rope_position_0_is_the_identity():
     x, cos, sin = rope_inputs(2, 5, 3, 8, seed=6)
-    out = impl.apply_rope(x, cos, sin)
-    assert_close(out[:, 0], x[:, 0], what="output at position 0", suspects={
-        k: v[:, 0] for k, v in suspects("apply_rope", x, cos, sin).items()},
-        hint="row 0 of the tables is cos = 1, sin = 0: x * 1 + rotate_half(x) * 0")
+    x0, sus = x[:, 0].clone(), {k: v[:, 0] for k, v in suspects("apply_rope", x, cos, sin).items()}
+    out = apply_rope(x, cos, sin)
+    assert_close(out[:, 0], x0, what="output at position 0", suspects=sus,
+                 hint="row 0 of the tables is cos = 1, sin = 0: x * 1 + rotate_half(x) * 0")
 
 
 @exercise("apply_rope")
 def test_apply_rope_matches_reference():
     x, cos, sin = rope_inputs(2, 6, 3, 8, seed=7)
-    assert_close(impl.apply_rope(x, cos, sin), ref.apply_rope(x, cos, sin),
-                 suspects=suspects("apply_rope", x, cos, sin),
+    expected, sus = ref.apply_rope(x, cos, sin), suspects("apply_rope", x, cos, sin)
+    assert_close(apply_rope(x, cos, sin), expected, suspects=sus,
                  hint="cos and sin are (seq, head_dim): give them a heads axis, cos[:, None, :], so "
                       "they broadcast against (batch, seq, n_heads, head_dim)")
 
@@ -264,8 +282,9 @@ def test_apply_rope_matches_reference():
 @exercise("apply_rope")
 def test_apply_rope_preserves_the_norm_of_every_head_vector():
     x, cos, sin = rope_inputs(2, 9, 3, 16, seed=8)
-    out = impl.apply_rope(x, cos, sin)
-    assert_close(out.norm(dim=-1), x.norm(dim=-1), what="norms of the rotated head vectors", rtol=1e-5, atol=1e-5,
+    norms = x.norm(dim=-1)
+    out = apply_rope(x, cos, sin)
+    assert_close(out.norm(dim=-1), norms, what="norms of the rotated head vectors", rtol=1e-5, atol=1e-5,
                  hint="a rotation never changes a length: x * cos + rotate_half(x) * sin, with "
                       "rotate_half turning each pair (j, j + head_dim/2) by 90 degrees")
 
@@ -276,8 +295,8 @@ def test_apply_rope_scores_depend_only_on_the_offset():
     seq, s = 12, 4
     cos, sin = ref.rope_cos_sin(16, seq, 100.0)
     q, k = randn(16, seed=9), randn(16, seed=10)
-    qs = impl.apply_rope(one_vector_at_every_position(q, seq), cos, sin)[0, :, 0]  # (seq, 16)
-    ks = impl.apply_rope(one_vector_at_every_position(k, seq), cos, sin)[0, :, 0]
+    qs = apply_rope(one_vector_at_every_position(q, seq), cos, sin)[0, :, 0]  # (seq, 16)
+    ks = apply_rope(one_vector_at_every_position(k, seq), cos, sin)[0, :, 0]
     scores = qs @ ks.T  # scores[m, n]: query at position m, key at position n
     assert_close(scores[s:, s:], scores[:-s, :-s], what=f"scores with both positions shifted by {s}",
                  rtol=1e-4, atol=1e-4,
@@ -290,8 +309,8 @@ def test_apply_rope_scores_change_with_distance():
     seq = 32
     cos, sin = ref.rope_cos_sin(16, seq)
     q, k = randn(16, seed=11), randn(16, seed=12)
-    qs = impl.apply_rope(one_vector_at_every_position(q, seq), cos, sin)[0, :, 0]
-    k0 = impl.apply_rope(k.reshape(1, 1, 1, 16), cos[:1], sin[:1])[0, 0, 0]
+    qs = apply_rope(one_vector_at_every_position(q, seq), cos, sin)[0, :, 0]
+    k0 = apply_rope(k.reshape(1, 1, 1, 16), cos[:1], sin[:1])[0, 0, 0]
     scores = qs @ k0  # query at positions 0..31, key at position 0
     spread = float(scores.max() - scores.min())
     if spread < 0.1 * float(q.norm() * k.norm()):

@@ -1,0 +1,1 @@
+"""Experiments, one package per module: experiments/<module>/<name>.py (see kata/lab)."""

@@ -1,0 +1,1 @@
+"""Position encoding experiments: order blindness, learning an order task, the frequencies, length extrapolation."""
