@@ -1,7 +1,5 @@
 """Shared pieces of the attention experiments: two small tasks, reading a trained model's attention
 weights, and greedy generation. Not an experiment itself (it is not listed in course.toml)."""
-from __future__ import annotations
-
 import functools
 from dataclasses import dataclass
 

@@ -88,7 +88,8 @@ def run(ctx):
               and big_cache[32] == 512 * 1024 and big_cache[8] == 128 * 1024,
               "the KV cache per token is proportional to n_kv_heads: MQA keeps 1/n_heads of it; at 8B size, "
               "GQA with 8 KV heads needs 128 KiB per token instead of 512 KiB",
-              f"8B-like: {big_cache[32] // 1024} / {big_cache[8] // 1024} / {big_cache[1] // 1024} KiB for 32 / 8 / 1 KV heads")
+              f"8B-like: {big_cache[32] // 1024} / {big_cache[8] // 1024} / {big_cache[1] // 1024} KiB "
+              f"for 32 / 8 / 1 KV heads")
 
     # ---------------------------------------------------------------- forward time
     t_dim, t_seq, t_batch, reps = ctx.pick((256, 256, 4, 9), (128, 128, 2, 5))

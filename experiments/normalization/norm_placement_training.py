@@ -1,8 +1,7 @@
 """Where the norm goes: no norm, Post-LN and Pre-LN trained side by side without warm-up
 
-One small decoder (8 blocks of attention + SwiGLU, width 32; 6 blocks in quick mode) learns to
-reverse a sequence of symbols (kata.lab.tasks.Reverse), four times, changing only the
-normalization:
+One small decoder (6 blocks of attention + SwiGLU, width 32) learns to reverse a sequence of 5
+symbols (kata.lab.tasks.Reverse), four times, changing only the normalization:
 
     no norm               x + sublayer(x)
     Post-LN (LayerNorm)   layer_norm(x + sublayer(x))        the original Transformer
@@ -43,8 +42,8 @@ def run(ctx):
 def _run(ctx):
     import matplotlib.pyplot as plt
 
-    dim, lr = 32, 2e-2
-    n_layers, n, steps = ctx.pick((8, 8, 200), (6, 5, 120))
+    n_layers, dim, n, lr = 6, 32, 5, 2e-2
+    steps = ctx.pick(200, 120)
     task = Reverse(batch_size=32, n=n, n_symbols=10)
     chance = math.log(task.n_symbols)  # loss of guessing uniformly among the symbols
     parts = Parts(ctx.impl_name, only=("normalization",))
@@ -71,9 +70,11 @@ def _run(ctx):
               f"{fmt(pre_rms)} vs {fmt(post)}")
     ctx.claim(pre_ln < 0.5 * post, "Pre-LN (LayerNorm) does too: the placement matters, not the kind of norm",
               f"{fmt(pre_ln)} vs {fmt(post)}")
-    ctx.claim(post > 0.9 * chance,
-              f"without warm-up, Post-LN barely moves from the chance loss ln({task.n_symbols}) = {chance:.2f}",
-              f"Post-LN final loss {fmt(post)}")
+    low = min(smooth(results["Post-LN (LayerNorm)"]["hist"]["loss"], 10), default=math.inf)
+    ctx.claim(post > 0.8 * chance,
+              f"without warm-up, Post-LN ends near the chance loss ln({task.n_symbols}) = {chance:.2f}: "
+              "whatever it learned early on, it did not keep",
+              f"Post-LN final loss {fmt(post)}; lowest smoothed loss on the way {low:.3f}")
     ctx.claim(none_ > 2 * pre_rms, "with no norm at all, the same model diverges or falls far behind",
               f"no norm {fmt(none_)} vs Pre-LN (RMSNorm) {fmt(pre_rms)}")
 

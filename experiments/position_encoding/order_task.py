@@ -90,7 +90,7 @@ def run(ctx):
     ax1.legend(fontsize=8)
     positions = torch.arange(task.seq_len)[scored]
     for name in SCHEMES:
-        style = {"ls": "--", "lw": 2.5} if name == "sinusoidal" else {}  # visible under RoPE's line at 1.0
+        style = {"ls": "--", "lw": 2.5, "zorder": 3} if name == "sinusoidal" else {}  # visible over RoPE at 1.0
         ax2.plot(positions, by_pos[name][scored], marker="o", ms=3, color=COLORS[name], label=name, **style)
     ax2.plot(positions, 1 / (positions + 1), color="k", ls=":", lw=1, label="1 / (number of visible tokens)")
     ax2.set_xlabel("position t in the sequence")

@@ -100,6 +100,8 @@ class TinyDecoder(nn.Module):
         self.embed = nn.Embedding(vocab, dim)
         self.blocks = nn.ModuleList(Block(dim, n_heads, parts, **block_kw) for _ in range(n_layers))
         norm = block_kw.get("norm", "rms")
+        # The final norm (before the vocabulary head) is an RMSNorm whenever blocks use any norm:
+        # experiments vary the blocks' norms, and keep this one fixed so only one thing changes.
         self.final_norm = parts("normalization").RMSNorm(dim) if final_norm and norm else nn.Identity()
         self.head = nn.Linear(dim, vocab, bias=False)
         P_pos = parts("position_encoding")

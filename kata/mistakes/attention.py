@@ -87,12 +87,14 @@ def sdpa_softmax_wrong_axis(q, k, v, mask=None):
     return weights @ v, weights
 
 
-@mistake("scaled_dot_product_attention", "mask polarity inverted: True positions were blocked (True means 'may attend')")
+@mistake("scaled_dot_product_attention",
+         "mask polarity inverted: True positions were blocked (True means 'may attend')")
 def sdpa_mask_inverted(q, k, v, mask=None):
     return ref_sdpa(q, k, v, None if mask is None else ~mask)
 
 
-@mistake("scaled_dot_product_attention", "the mask multiplies the scores (blocked score 0) instead of setting them to -inf")
+@mistake("scaled_dot_product_attention",
+         "the mask multiplies the scores (blocked score 0) instead of setting them to -inf")
 def sdpa_mask_multiplies_scores(q, k, v, mask=None):
     scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
     if mask is not None:
@@ -101,7 +103,8 @@ def sdpa_mask_multiplies_scores(q, k, v, mask=None):
     return weights @ v, weights
 
 
-@mistake("scaled_dot_product_attention", "the mask is applied after the softmax (weights * mask): rows no longer sum to 1")
+@mistake("scaled_dot_product_attention",
+         "the mask is applied after the softmax (weights * mask): rows no longer sum to 1")
 def sdpa_mask_after_softmax(q, k, v, mask=None):
     scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
     weights = torch.softmax(scores.float(), dim=-1).to(q.dtype)
@@ -146,6 +149,12 @@ def sdpa_softmax_no_max(q, k, v, mask=None):
     return weights @ v, weights
 
 
+@mistake("scaled_dot_product_attention", "returns (weights, output) instead of (output, weights)")
+def sdpa_swapped_returns(q, k, v, mask=None):
+    out, weights = ref_sdpa(q, k, v, mask)
+    return weights, out
+
+
 @mistake("scaled_dot_product_attention", "returns the scaled scores (before the softmax) as the weights")
 def sdpa_returns_scores(q, k, v, mask=None):
     out, weights = ref_sdpa(q, k, v, mask)
@@ -153,12 +162,14 @@ def sdpa_returns_scores(q, k, v, mask=None):
     return out, scores
 
 
-@mistake("scaled_dot_product_attention", "k transposed with fixed dims (2, 3) instead of the last two (-2, -1): only right for 4-D inputs")
+@mistake("scaled_dot_product_attention",
+         "k transposed with fixed dims (2, 3) instead of the last two (-2, -1): only right for 4-D inputs")
 def sdpa_fixed_transpose(q, k, v, mask=None):
     return _finish(q @ k.transpose(2, 3) / math.sqrt(q.shape[-1]), v, mask)
 
 
-@mistake("scaled_dot_product_attention", "leading dims flattened with .view for bmm: fails on non-contiguous inputs (use reshape)")
+@mistake("scaled_dot_product_attention",
+         "leading dims flattened with .view for bmm: fails on non-contiguous inputs (use reshape)")
 def sdpa_view_bmm(q, k, v, mask=None):
     *lead, lq, d = q.shape
     lk, dv = k.shape[-2], v.shape[-1]
@@ -167,7 +178,8 @@ def sdpa_view_bmm(q, k, v, mask=None):
     return out, weights
 
 
-@mistake("scaled_dot_product_attention", "the weights stay float32 for half-precision input (cast them back to the input's dtype)")
+@mistake("scaled_dot_product_attention",
+         "the weights stay float32 for half-precision input (cast them back to the input's dtype)")
 def sdpa_weights_float32(q, k, v, mask=None):
     scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
     if mask is not None:
@@ -184,7 +196,8 @@ def sdpa_in_place(q, k, v, mask=None):
     return _finish(q @ k.transpose(-2, -1), v, mask)
 
 
-@mistake("scaled_dot_product_attention", "the -inf fill is built with torch.full on the default device instead of the scores' device")
+@mistake("scaled_dot_product_attention",
+         "the -inf fill is built with torch.full on the default device instead of the scores' device")
 def sdpa_wrong_device(q, k, v, mask=None):
     scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
     if mask is not None:
@@ -206,7 +219,8 @@ def repeat_kv_wrong_dim(x, n_rep):
     return x.repeat_interleave(n_rep, dim=1)
 
 
-@mistake("repeat_kv", "batch and sequence merged with x.view(b * s, ...): fails on a non-contiguous tensor (use reshape)")
+@mistake("repeat_kv",
+         "batch and sequence merged with x.view(b * s, ...): fails on a non-contiguous tensor (use reshape)")
 def repeat_kv_view(x, n_rep):
     b, s, n_kv, hd = x.shape
     return x.view(b * s, n_kv, hd).repeat_interleave(n_rep, dim=1).view(b, s, n_kv * n_rep, hd)
@@ -221,7 +235,8 @@ def repeat_kv_new_buffer(x, n_rep):
     return out
 
 
-@mistake("repeat_kv", "the result is detached from x (built from x.detach() or .data): no gradient reaches the keys and values")
+@mistake("repeat_kv",
+         "the result is detached from x (built from x.detach() or .data): no gradient reaches the keys and values")
 def repeat_kv_detached(x, n_rep):
     return ref_repeat_kv(x.detach(), n_rep)
 
@@ -266,7 +281,8 @@ class _Base(nn.Module):
         return out.transpose(1, 2).reshape(b, s, -1)
 
 
-@mistake("MultiHeadAttention", "heads split with a plain reshape to (B, n_heads, T, head_dim) instead of view + transpose")
+@mistake("MultiHeadAttention",
+         "heads split with a plain reshape to (B, n_heads, T, head_dim) instead of view + transpose")
 class MHASplitWithoutTranspose(_Base):
     def forward(self, x, cos=None, sin=None, causal=True):
         b, s, _ = x.shape
@@ -280,7 +296,8 @@ class MHASplitWithoutTranspose(_Base):
         return self.o_proj(out.transpose(1, 2).reshape(b, s, -1))
 
 
-@mistake("MultiHeadAttention", "heads merged with a plain reshape of (B, n_heads, T, head_dim) to (B, T, dim), without transposing back")
+@mistake("MultiHeadAttention",
+         "heads merged with a plain reshape of (B, n_heads, T, head_dim) to (B, T, dim), without transposing back")
 class MHAMergeWithoutTranspose(_Base):
     def forward(self, x, cos=None, sin=None, causal=True):
         b, s, _ = x.shape
@@ -352,7 +369,8 @@ class MHADefaultNotCausal(_Base):
         return self.o_proj(self.attend(q, k, v, causal))
 
 
-@mistake("MultiHeadAttention", "n_kv_heads ignored: k_proj and v_proj keep the full width (no GQA, state dicts do not load)")
+@mistake("MultiHeadAttention",
+         "n_kv_heads ignored: k_proj and v_proj keep the full width (no GQA, state dicts do not load)")
 class MHAIgnoresKVHeads(_Base):
     def __init__(self, dim, n_heads, n_kv_heads=None):
         super().__init__(dim, n_heads, None)
@@ -399,7 +417,8 @@ class MHAKVHeadModulo(_Base):
         return self.o_proj(out.transpose(1, 2).reshape(b, s, -1))
 
 
-@mistake("MultiHeadAttention", "attention written inline with the scale 1/sqrt(dim) of the model instead of 1/sqrt(head_dim)")
+@mistake("MultiHeadAttention",
+         "attention written inline with the scale 1/sqrt(dim) of the model instead of 1/sqrt(head_dim)")
 class MHAScaleByModelDim(_Base):
     def forward(self, x, cos=None, sin=None, causal=True):
         b, s, dim = x.shape
@@ -407,6 +426,15 @@ class MHAScaleByModelDim(_Base):
         q, k = self.rope(q, k, cos, sin)
         # Rescale q so that the reference's 1/sqrt(head_dim) becomes 1/sqrt(dim).
         q = q * math.sqrt(self.head_dim / dim)
+        return self.o_proj(self.attend(q, k, v, causal))
+
+
+@mistake("MultiHeadAttention", "the values are computed with k_proj (a copy-paste slip): v_proj is never used")
+class MHAValuesFromKeyProjection(_Base):
+    def forward(self, x, cos=None, sin=None, causal=True):
+        q, k, _ = self.qkv(x)
+        v = k.clone()  # k_proj(x), before RoPE
+        q, k = self.rope(q, k, cos, sin)
         return self.o_proj(self.attend(q, k, v, causal))
 
 

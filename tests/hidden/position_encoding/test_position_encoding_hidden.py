@@ -79,7 +79,7 @@ def test_sinusoidal_uses_its_base_argument():
 
 @exercise("sinusoidal_encoding")
 def test_sinusoidal_long_positions_in_float32():
-    assert_close(impl.sinusoidal_encoding(5000, 32), ref.sinusoidal_encoding(5000, 32), **table_tol(5000))
+    assert_close(impl.sinusoidal_encoding(4096, 16), ref.sinusoidal_encoding(4096, 16), **table_tol(4096))
 
 
 @exercise("sinusoidal_encoding")
@@ -136,8 +136,8 @@ def test_rope_cos_sin_default_base_is_1e6():
 
 @exercise("rope_cos_sin")
 def test_rope_cos_sin_long_positions_in_float32():
-    assert_tables(impl.rope_cos_sin(64, 4096), ref.rope_cos_sin(64, 4096), 4096,
-                  suspects=table_suspects(64, 4096))
+    assert_tables(impl.rope_cos_sin(16, 4096), ref.rope_cos_sin(16, 4096), 4096,
+                  suspects=table_suspects(16, 4096))
 
 
 @exercise("rope_cos_sin")

@@ -3,6 +3,9 @@
 Every test names the property it checks; the wrong implementations they reject live in
 kata/mistakes/attention.py (the mutation suite). The MultiHeadAttention tests load the reference's
 weights into your module, so they test your forward pass, not your initialisation."""
+import traceback
+
+import pytest
 import torch
 
 from kata.testing import (KataFailure, assert_close, assert_equal, catalogue, exercise, fail, learner, oracle,
@@ -14,6 +17,16 @@ PE = learner("position_encoding")
 REF_PE = reference("position_encoding")
 MISTAKES = catalogue("attention")
 PE_EXERCISES = ("apply_rope", "rotate_half", "rope_cos_sin", "rope_frequencies", "sinusoidal_encoding")
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """These tensors are tiny: a second intra-op thread only adds synchronisation, and on a busy
+    2-core machine it made this suite several times slower. Restored after the module."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
 
 # A whole attention layer sums over keys and features twice: allow a few ulps more than one op.
 F32_LAYER = tolerance(torch.float32, scale=10)
@@ -44,7 +57,8 @@ def load_into(mine, theirs):
     have = {k: tuple(v.shape) for k, v in mine.state_dict().items()}
     if want != have:
         lines = [f"missing: {k} {want[k]}" for k in sorted(set(want) - set(have))]
-        lines += [f"unexpected: {k} {have[k]}" + (" (the projections have no bias: bias=False)" if k.endswith("bias") else "")
+        no_bias = " (the projections have no bias: bias=False)"
+        lines += [f"unexpected: {k} {have[k]}" + (no_bias if k.endswith("bias") else "")
                   for k in sorted(set(have) - set(want))]
         lines += [f"{k} has shape {have[k]}, expected {want[k]}" for k in sorted(set(want) & set(have))
                   if want[k] != have[k]]
@@ -69,57 +83,81 @@ def mha_suspects(theirs, *args, **kw):
     return suspects_from(MISTAKES, "MultiHeadAttention", call)
 
 
-def _from_position_encoding(e: NotImplementedError) -> bool:
+# Your MultiHeadAttention most likely calls your causal_mask, scaled_dot_product_attention and
+# repeat_kv, and your position_encoding's apply_rope when cos/sin are given. When one of those is
+# unfinished or wrong, the MultiHeadAttention tests say so instead of blaming the module itself.
+PARTS = ("causal_mask", "scaled_dot_product_attention", "repeat_kv")
+
+
+def unfinished_part(e: NotImplementedError) -> str | None:
+    """The exercise other than MultiHeadAttention that raised 'not written yet', if any."""
     head = str(e).split(":")[0].split(" ")[0]
+    if head in PARTS:
+        return head
     if head in PE_EXERCISES:
-        return True
-    return any("position_encoding" in frame.filename for frame in _frames(e))
+        return f"position_encoding.{head}"
+    if any("position_encoding" in frame.filename for frame in traceback.extract_tb(e.__traceback__)):
+        return "position_encoding.apply_rope"
+    return None
 
 
-def _frames(e):
-    import traceback
-    return traceback.extract_tb(e.__traceback__)
-
-
-def with_rope(module, x, cos, sin, **kw):
-    """module(x, cos, sin): given RoPE tables, your MultiHeadAttention runs your own
-    position_encoding code; if that is unfinished, say so instead of 'not written yet'."""
+def run_mha(module, x, *args, **kw):
+    """module(x, *args, **kw), with a plain sentence when a part it relies on is not written yet."""
     try:
-        return module(x, cos, sin, **kw)
+        return module(x, *args, **kw)
     except NotImplementedError as e:
-        if not _from_position_encoding(e):
-            raise
-        where = str(e).split(":")[0]
-    fail(f"finish position_encoding.apply_rope first: this test passes cos/sin, so your MultiHeadAttention "
-         f"calls your RoPE, and {where} is not written yet (make test-position_encoding)")
+        part = unfinished_part(e)
+        if part is None:
+            raise  # MultiHeadAttention itself is not started
+    if part.startswith("position_encoding"):
+        fail(f"finish position_encoding.apply_rope first: this test passes cos/sin, so your MultiHeadAttention "
+             f"calls your RoPE, and {part} is not written yet (make test-position_encoding)")
+    fail(f"finish {part} first: your MultiHeadAttention calls it, and it is not written yet")
 
 
-def rope_problem():
-    """None when your apply_rope agrees with the reference, else a sentence saying it does not."""
-    x = randn(1, 5, 2, 6, seed=99)
-    cos, sin = REF_PE.rope_cos_sin(6, 5, base=100.0)
-    try:
-        ok = torch.allclose(PE.apply_rope(x, cos, sin), REF_PE.apply_rope(x, cos, sin), rtol=1e-4, atol=1e-5)
-    except Exception as e:  # noqa: BLE001 - any failure of the learner's RoPE is the message
-        ok, why = False, type(e).__name__
-    else:
-        why = "it differs from the reference"
-    if ok:
-        return None
-    return (f"position_encoding.apply_rope does not work yet ({why}); this test passes cos/sin, so your "
-            f"MultiHeadAttention uses it: make test-position_encoding first")
+def _agrees(mine, theirs) -> bool:
+    return isinstance(mine, torch.Tensor) and mine.shape == theirs.shape and mine.dtype == theirs.dtype \
+        and torch.allclose(mine, theirs, rtol=1e-4, atol=1e-5)
 
 
-def assert_close_rope(actual, expected, **kw):
-    """assert_close, but a mismatch caused by your own RoPE is named as such."""
+def part_problem(rope: bool) -> str | None:
+    """None when the parts MultiHeadAttention relies on agree with the reference on a small probe,
+    else a sentence naming the first one that does not."""
+    q, k, v = randn(2, 3, 5, 4, seed=90), randn(2, 3, 5, 4, seed=91), randn(2, 3, 5, 4, seed=92)
+    kv = randn(2, 5, 2, 4, seed=93)
+    cos, sin = REF_PE.rope_cos_sin(4, 5, base=100.0)
+    probes = [
+        ("causal_mask", lambda m: m.causal_mask(5), None),
+        ("scaled_dot_product_attention", lambda m: m.scaled_dot_product_attention(q, k, v, m.causal_mask(5))[0], None),
+        ("scaled_dot_product_attention", lambda m: m.scaled_dot_product_attention(q, k, v)[0], None),
+        ("repeat_kv", lambda m: m.repeat_kv(kv, 2), None),
+    ]
+    if rope:
+        probes.append(("position_encoding.apply_rope", lambda m: m.apply_rope(kv, cos, sin), "pe"))
+    for name, probe, which in probes:
+        mine, theirs = (PE, REF_PE) if which == "pe" else (impl, ref)
+        try:
+            ok = _agrees(probe(mine), probe(theirs))
+        except Exception:  # noqa: BLE001 - a part that crashes is the message
+            ok = False
+        if not ok:
+            where = "make test-position_encoding" if which == "pe" else "its own tests above say how"
+            return (f"{name} does not match the contract yet, and your MultiHeadAttention most likely uses it: "
+                    f"fix it first ({where})")
+    return None
+
+
+def assert_close_mha(actual, expected, *, rope=False, **kw):
+    """assert_close for a MultiHeadAttention output; a mismatch caused by one of the parts it relies
+    on is named as such."""
     try:
         assert_close(actual, expected, **kw)
         return
     except KataFailure as e:
         err = e
-    problem = rope_problem()
+    problem = part_problem(rope)
     if problem:
-        fail(problem)
+        fail(problem, str(err))
     raise err
 
 
@@ -270,8 +308,9 @@ def test_MultiHeadAttention_matches_reference_with_loaded_weights():
     mine, theirs = pair(32, 4, seed=20)
     x = randn(2, 6, 32, seed=21)
     rtol, atol = F32_LAYER
-    assert_close(mine(x), theirs(x), rtol=rtol, atol=atol, suspects=mha_suspects(theirs, x),
-                 hint="split heads with view(B, T, n_heads, head_dim) then transpose(1, 2); merge back the same way")
+    assert_close_mha(run_mha(mine, x), theirs(x), rtol=rtol, atol=atol, suspects=mha_suspects(theirs, x),
+                     hint="split heads with view(B, T, n_heads, head_dim) then transpose(1, 2); "
+                          "merge back the same way")
 
 
 def plain_multi_head(x, wq, wk, wv, wo, n_heads, causal):
@@ -298,8 +337,8 @@ def test_MultiHeadAttention_with_n_kv_heads_equal_to_n_heads_is_plain_multi_head
     expected = plain_multi_head(x, w["q_proj.weight"], w["k_proj.weight"], w["v_proj.weight"], w["o_proj.weight"],
                                 3, causal=True)
     rtol, atol = F32_LAYER
-    assert_close(mine(x), expected, rtol=rtol, atol=atol, suspects=mha_suspects(theirs, x),
-                 hint="head h uses rows h*head_dim:(h+1)*head_dim of each projection's output")
+    assert_close_mha(run_mha(mine, x), expected, rtol=rtol, atol=atol, suspects=mha_suspects(theirs, x),
+                     hint="head h uses rows h*head_dim:(h+1)*head_dim of each projection's output")
 
 
 @exercise("MultiHeadAttention")
@@ -308,8 +347,8 @@ def test_MultiHeadAttention_gqa_matches_reference():
     mine, theirs = pair(32, 4, 2, seed=24)
     x = randn(2, 5, 32, seed=25)
     rtol, atol = F32_LAYER
-    assert_close(mine(x), theirs(x), rtol=rtol, atol=atol, suspects=mha_suspects(theirs, x),
-                 hint="repeat each KV head n_heads // n_kv_heads times in a row (repeat_kv) before attending")
+    assert_close_mha(run_mha(mine, x), theirs(x), rtol=rtol, atol=atol, suspects=mha_suspects(theirs, x),
+                     hint="repeat each KV head n_heads // n_kv_heads times in a row (repeat_kv) before attending")
 
 
 @exercise("MultiHeadAttention")
@@ -317,10 +356,12 @@ def test_MultiHeadAttention_with_rope_matches_reference():
     mine, theirs = pair(32, 4, 2, seed=26)
     x = randn(2, 5, 32, seed=27)
     cos, sin = REF_PE.rope_cos_sin(8, 9, base=100.0)  # longer than the sequence: use cos[:seq]
-    out = with_rope(mine, x, cos, sin)
+    out = run_mha(mine, x, cos, sin)
     rtol, atol = F32_LAYER
-    assert_close_rope(out, theirs(x, cos, sin), rtol=rtol, atol=atol, suspects=mha_suspects(theirs, x, cos, sin),
-                      hint="RoPE rotates q and k (never v) in the (B, T, heads, head_dim) layout, with cos[:T], sin[:T]")
+    assert_close_mha(out, theirs(x, cos, sin), rope=True, rtol=rtol, atol=atol,
+                     suspects=mha_suspects(theirs, x, cos, sin),
+                     hint="RoPE rotates q and k (never v) in the (B, T, heads, head_dim) layout, "
+                           "with cos[:T], sin[:T]")
 
 
 @exercise("MultiHeadAttention")
@@ -329,11 +370,11 @@ def test_MultiHeadAttention_without_mask_or_positions_permuting_tokens_permutes_
     mine, _ = pair(32, 4, 2, seed=28)
     x = randn(2, 6, 32, seed=29)
     perm = torch.tensor([3, 0, 5, 1, 4, 2])
-    out = mine(x, causal=False)
-    assert_close(mine(x[:, perm], causal=False), out[:, perm], what="output for the permuted tokens",
-                 rtol=1e-4, atol=1e-5,
-                 hint="with causal=False and no cos/sin, output row i may depend on token i and the set of tokens only; "
-                      "a reshape that mixes tokens and heads breaks this")
+    out = run_mha(mine, x, causal=False)
+    assert_close_mha(run_mha(mine, x[:, perm], causal=False), out[:, perm], what="output for the permuted tokens",
+                     rtol=1e-4, atol=1e-5,
+                     hint="with causal=False and no cos/sin, output row i may depend on token i and the set of "
+                          "tokens only; a reshape that mixes tokens and heads breaks this")
 
 
 @exercise("MultiHeadAttention")
@@ -343,6 +384,6 @@ def test_MultiHeadAttention_causal_outputs_ignore_later_tokens():
     t = 3
     changed = x.clone()
     changed[:, t + 1:] = randn(2, 7 - t - 1, 32, seed=32)  # rewrite every token after position t
-    before, after = mine(x), mine(changed)
-    assert_close(after[:, : t + 1], before[:, : t + 1], what=f"outputs at positions 0..{t}", rtol=1e-4, atol=1e-5,
-                 hint="with causal=True (the default) position i may only attend keys j <= i")
+    before, after = run_mha(mine, x), run_mha(mine, changed)
+    assert_close_mha(after[:, : t + 1], before[:, : t + 1], what=f"outputs at positions 0..{t}",
+                     rtol=1e-4, atol=1e-5, hint="with causal=True (the default) position i may only attend keys j <= i")

@@ -1,0 +1,1 @@
+"""Architecture experiments: why blocks need residual connections and where the norm goes."""

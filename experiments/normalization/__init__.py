@@ -1,0 +1,1 @@
+"""Normalization experiments: activations through depth, where the norm goes, half precision."""
