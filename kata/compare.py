@@ -79,9 +79,10 @@ def check_tensor(actual, *, like: torch.Tensor, what: str = "output") -> None:
 def assert_close(actual, expected: torch.Tensor, *, what: str = "output",
                  rtol: float | None = None, atol: float | None = None,
                  suspects: Mapping[str, torch.Tensor] | None = None,
-                 hint: str = "") -> None:
+                 hint: str = "", against: str = "the reference") -> None:
     """Compare `actual` to `expected` with a dtype-aware tolerance and a diagnosis on failure.
 
+    against: what `expected` is, for the message ("the unpermuted output", "the formula", ...).
     suspects: outputs of known mistakes on the same input, keyed by the likely cause; when the
     actual output matches one of them, the message names that cause."""
     check_tensor(actual, like=expected, what=what)
@@ -104,7 +105,7 @@ def assert_close(actual, expected: torch.Tensor, *, what: str = "output",
     idx = _fmt_index(worst, actual.shape)
     rel = float(err.flatten()[worst] / e.flatten()[worst].abs().clamp_min(1e-30))
     n_bad = int((~ok).sum())
-    short = (f"{what} differs from the reference in {n_bad} of {ok.numel()} values "
+    short = (f"{what} differs from {against} in {n_bad} of {ok.numel()} values "
              f"(max abs error {float(err.flatten()[worst]):.3g}, relative {rel:.3g})")
     cause = _match_suspect(actual, suspects, rtol, atol)
     if cause:

@@ -89,7 +89,8 @@ def train_recording(model, task, steps: int, lr: float, *, seed: int, clip: floa
     return out
 
 
-def mean_grads(grads: list[list[float]], start: int = 0) -> list[float]:
-    """Per-block gradient norm averaged over steps start.. (geometric mean: they span decades)."""
-    rows = grads[start:] or grads
+def mean_grads(grads: list[list[float]], start: int = 0, stop: int | None = None) -> list[float]:
+    """Per-block gradient norm averaged over steps start..stop-1, counted from 0 (a geometric mean:
+    the values span decades)."""
+    rows = grads[start:stop] or grads
     return [math.exp(sum(math.log(max(r[i], 1e-30)) for r in rows) / len(rows)) for i in range(len(rows[0]))]

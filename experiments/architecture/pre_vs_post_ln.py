@@ -31,7 +31,7 @@ def run(ctx):
     import matplotlib.pyplot as plt
     import torch
 
-    deep, steps = ctx.pick((12, 100), (8, 40))
+    deep, steps = ctx.pick((12, 80), (8, 40))
     depths, lr = [2, deep], 3e-2
     task = LookBack(k=2, length=16, n_symbols=16, batch_size=32)
     chance = math.log(task.n_symbols)
@@ -75,8 +75,7 @@ def run(ctx):
         for kind, label, color in KINDS:
             loss = r[depth, kind]["loss"]
             ax1.plot(range(1, len(loss) + 1), smooth(loss, 5), style, color=color, label=f"{label}, {depth} blocks")
-    ax1.axhline(chance, color="black", lw=0.8, alpha=0.6)
-    ax1.annotate(f"chance ln 16 = {chance:.2f}", (1, chance), textcoords="offset points", xytext=(2, 4), fontsize=8)
+    ax1.axhline(chance, color="black", ls=":", lw=1, label=f"chance: ln 16 = {chance:.2f}")
     ax1.set_xlabel("training step")
     ax1.set_ylabel("training loss (smoothed over 5 steps)")
     ax1.set_title(f"Same lr {lr:g}, no warm-up, no clipping")

@@ -1,26 +1,10 @@
 """Shared pieces of the attention experiments: two small tasks, reading a trained model's attention
 weights, and greedy generation. Not an experiment itself (it is not listed in course.toml)."""
-import functools
 from dataclasses import dataclass
 
 import torch
 
 from kata.lab.tasks import IGNORE, Task
-
-
-def one_thread(run):
-    """Run an experiment on one intra-op thread, then restore the setting. These models are so
-    small that a second thread only adds synchronisation; on a busy 2-core machine (CI, another
-    job running) two spinning threads made a 7 s run take over 100 s."""
-    @functools.wraps(run)
-    def wrapped(ctx):
-        before = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
-            return run(ctx)
-        finally:
-            torch.set_num_threads(before)
-    return wrapped
 
 
 @dataclass

@@ -17,10 +17,9 @@ from kata.lab.models import Parts, TinyDecoder
 from kata.lab.tasks import Reverse, accuracy
 from kata.lab.train import train
 
-from ._tools import attention_maps, one_thread
+from ._tools import attention_maps
 
 
-@one_thread
 def run(ctx):
     import matplotlib.pyplot as plt
 

@@ -19,7 +19,7 @@ import torch
 from kata.lab.models import Parts, TinyDecoder
 from kata.lab.train import smooth, train
 
-from ._tools import Periodic, generate, one_thread
+from ._tools import Periodic, generate
 
 
 @torch.no_grad()
@@ -39,19 +39,18 @@ def evaluate(model, task, n=256, seed=99):
     return (first, rest, gen), ce_first
 
 
-@one_thread
 def run(ctx):
     import matplotlib.pyplot as plt
 
     parts = Parts(ctx.impl_name, only=("attention",))
     task = Periodic(period=4, length=16, n_symbols=10)
-    steps = ctx.pick(400, 250)
+    steps = ctx.pick(400, 200)
     results, losses, ce_first = {}, {}, {}
     for causal in (True, False):
         torch.manual_seed(0)
         model = TinyDecoder(task.vocab, dim=32, n_layers=1, n_heads=2, max_len=task.length, parts=parts,
                             causal=causal)
-        hist = train(model, task, steps, 3e-3, seed=0)
+        hist = train(model, task, steps, 5e-3, seed=0)
         model.eval()
         (results[causal], ce_first[causal]), losses[causal] = evaluate(model, task), hist["loss"]
         first, rest, gen = results[causal]

@@ -1,4 +1,4 @@
-"""GQA and MQA: fewer key/value heads, a smaller KV cache, and (here) no loss of quality
+"""GQA and MQA: fewer key/value heads, a smaller KV cache, and here little loss of quality
 
 With n_heads query heads and n_kv_heads key/value heads, k_proj and v_proj shrink from dim x dim
 to dim x (n_kv_heads * head_dim), and so does what a generating model must keep for every past
@@ -10,9 +10,9 @@ serving. Here: the parameter count and KV-cache bytes per token read off the mod
 measured forward time of one attention layer, and the accuracy each variant reaches on the
 two-lookup task (token 1 back and token 4 back as an ordered pair).
 
-The forward pass at training time barely speeds up (only two of the four projections shrink, and
-repeat_kv copies the shared heads back out); the win is memory, and the bandwidth saved when
-generation reads the whole cache for every new token. Attention: the implementation under study."""
+The forward pass at training time speeds up only a little (two of the four projections shrink,
+and repeat_kv copies the shared heads back out); the big win is memory, and the bandwidth saved
+when generation reads the whole cache for every new token. Attention: the implementation under study."""
 import time
 
 import torch
@@ -21,7 +21,7 @@ from kata.lab.models import Parts, TinyDecoder
 from kata.lab.tasks import accuracy
 from kata.lab.train import train
 
-from ._tools import TwoLookups, one_thread
+from ._tools import TwoLookups
 
 BYTES_BF16 = 2
 
@@ -50,7 +50,6 @@ def forward_times(P, dim, n_heads, kv_list, batch, seq, reps):
     return {kv: 1e3 * t for kv, t in best.items()}
 
 
-@one_thread
 def run(ctx):
     import matplotlib.pyplot as plt
 
@@ -92,13 +91,18 @@ def run(ctx):
               f"for 32 / 8 / 1 KV heads")
 
     # ---------------------------------------------------------------- forward time
-    t_dim, t_seq, t_batch, reps = ctx.pick((256, 256, 4, 9), (128, 128, 2, 5))
+    # Projections dominate at this size (attention's own cost, the same for every variant, grows
+    # with seq_len); a few ms per call, so the best of many calls is a stable number.
+    t_dim, t_seq, t_batch, reps = 256, 128, 2, ctx.pick(21, 11)
     times = forward_times(P, t_dim, n_heads, kv_all, t_batch, t_seq, reps)
     ctx.log(f"forward time of one layer (dim {t_dim}, {t_batch} x {t_seq} tokens, best of {reps}): "
             + ", ".join(f"{kv} KV heads {times[kv]:.2f} ms" for kv in kv_all))
-    ctx.claim(times[1] <= 1.15 * times[n_heads],
-              "fewer KV heads do not make the forward pass slower (two of the four projections shrink)",
-              f"MQA {times[1]:.2f} ms vs MHA {times[n_heads]:.2f} ms")
+    worst = max(times[kv] / times[n_heads] for kv in kv_all)
+    ctx.claim(times[1] < times[n_heads] and worst <= 1.15,
+              "fewer KV heads make the forward pass a little faster, never slower (k_proj and v_proj shrink; "
+              "repeat_kv's copy costs less than they save); at training time the gain is modest: the big "
+              "saving is the cache",
+              f"MQA / MHA = {times[1] / times[n_heads]:.2f}; slowest variant / MHA = {worst:.2f}")
 
     # ---------------------------------------------------------------- quality
     task = TwoLookups(lag_a=1, lag_b=4, length=16, n_symbols=5)

@@ -15,10 +15,9 @@ from kata.lab.models import Parts, TinyDecoder
 from kata.lab.tasks import accuracy
 from kata.lab.train import train
 
-from ._tools import TwoLookups, one_thread
+from ._tools import TwoLookups
 
 
-@one_thread
 def run(ctx):
     import matplotlib.pyplot as plt
 

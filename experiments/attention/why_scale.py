@@ -14,14 +14,11 @@ import math
 
 import torch
 
-from ._tools import one_thread
-
 
 def entropy(weights: torch.Tensor) -> torch.Tensor:
     return -(weights * weights.clamp_min(1e-30).log()).sum(-1)
 
 
-@one_thread
 def run(ctx):
     import matplotlib.pyplot as plt
 

@@ -71,11 +71,12 @@ def run(ctx):
     ax2.plot(params, finals, "o-", color="black")
     for r, p, f, color in zip(RATIOS, params, finals, COLORS):
         ax2.plot([p], [f], "o", color=color, ms=9)
-        ax2.annotate(f"{r}x (FFN {results[r]['ffn_params']:,})", (p, f), textcoords="offset points",
+        ax2.annotate(f"{r}x: FFN {results[r]['ffn_params']:,}", (p, f), textcoords="offset points",
                      xytext=(6, 6), fontsize=8)
-    ax2.set_xscale("log")
-    ax2.set_xlabel("parameters in the whole model (log scale)")
+    ax2.set_xticks(params, [f"{p / 1000:.1f}k" for p in params])
+    ax2.set_xlabel("parameters in the whole model")
     ax2.set_ylabel("final loss (mean of the last 20 steps)")
     ax2.set_title("Final loss vs parameters")
+    ax2.set_xlim(params[0] - 0.1 * (params[-1] - params[0]), params[-1] + 0.25 * (params[-1] - params[0]))
     ax2.grid(True, alpha=0.3)
     ctx.save(fig, "expansion_ratio.png")

@@ -93,7 +93,7 @@ def _run(ctx):
     ax1.set_ylim(0, 4.2)
     ax1.set_xlabel("training step")
     ax1.set_ylabel("training loss (smoothed over 10 steps)")
-    ax1.set_title(f"Reverse {n} symbols, {n_layers} blocks, lr {lr:g} from step 1 (no warm-up)")
+    ax1.set_title(f"Reverse {n} tokens (of {task.n_symbols} symbols), {n_layers} blocks, lr {lr:g} from step 1 (no warm-up)")
     ax1.legend(fontsize=8, loc="lower left")
     ax1.grid(True, alpha=0.3)
 

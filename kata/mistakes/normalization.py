@@ -117,6 +117,17 @@ class RMSNormIgnoresEps(nn.Module):
         return ref_rms_norm(x, self.weight)
 
 
+@mistake("RMSNorm", "the module's default eps is not the contract's 1e-5 (RMSNorm(dim) must use eps=1e-5)")
+class RMSNormDefaultEps(nn.Module):
+    def __init__(self, dim, eps=1e-6):
+        super().__init__()
+        self.eps = eps
+        self.weight = nn.Parameter(torch.ones(dim))
+
+    def forward(self, x):
+        return ref_rms_norm(x, self.weight, self.eps)
+
+
 @mistake("RMSNorm", "the parameter is named 'scale' instead of 'weight' (state dicts will not load)")
 class RMSNormWrongName(nn.Module):
     def __init__(self, dim, eps=1e-5):
@@ -218,6 +229,19 @@ def pre_norm_norms_output(x, sublayer, norm):
     return x + norm(sublayer(x))
 
 
+@mistake("pre_norm_residual", "the input is normalized twice: x + sublayer(norm(norm(x))) (with a "
+                              "non-unit weight, norm(norm(x)) is not norm(x))")
+def pre_norm_norms_twice(x, sublayer, norm):
+    h = norm(x)
+    return x + sublayer(norm(h))
+
+
+@mistake("pre_norm_residual", "the residual is added in place (x += ...), changing the caller's tensor")
+def pre_norm_in_place(x, sublayer, norm):
+    x += sublayer(norm(x))
+    return x
+
+
 @mistake("post_norm_residual", "pre-norm instead of post-norm: x + sublayer(norm(x))")
 def post_norm_is_pre(x, sublayer, norm):
     return x + sublayer(norm(x))
@@ -236,6 +260,19 @@ def post_norm_norms_input(x, sublayer, norm):
 @mistake("post_norm_residual", "the norm is applied to the sublayer's output: x + norm(sublayer(x))")
 def post_norm_norms_output(x, sublayer, norm):
     return x + norm(sublayer(x))
+
+
+@mistake("post_norm_residual", "the norm is applied twice: norm(norm(x + sublayer(x))) (with a "
+                               "non-unit weight, norm(norm(h)) is not norm(h))")
+def post_norm_norms_twice(x, sublayer, norm):
+    h = norm(x + sublayer(x))
+    return norm(h)
+
+
+@mistake("post_norm_residual", "the residual is added in place (x += sublayer(x)), changing the caller's tensor")
+def post_norm_in_place(x, sublayer, norm):
+    x += sublayer(x)
+    return norm(x)
 
 
 @mistake("layer_norm", "the input is centered in place (x -= mean), changing the caller's tensor")

@@ -58,6 +58,14 @@ def sinusoidal_double_step(seq_len, dim, base=10000.0):
     return _sin_cos_table(angles, angles)
 
 
+@mistake("sinusoidal_encoding", "exponent i / dim instead of 2i / dim (i = 0 .. dim/2 - 1): the "
+                                "frequencies fall too slowly")
+def sinusoidal_half_exponent(seq_len, dim, base=10000.0):
+    pos = torch.arange(seq_len, dtype=torch.float64)[:, None]
+    angles = pos / base ** (torch.arange(dim // 2, dtype=torch.float64) / dim)
+    return _sin_cos_table(angles, angles)
+
+
 @mistake("sinusoidal_encoding", "integer division in the exponent (2 * i // dim is 0): every "
                                 "frequency becomes 1 and far rows repeat")
 def sinusoidal_int_div(seq_len, dim, base=10000.0):
@@ -122,6 +130,12 @@ def freqs_positive_exponent(head_dim, base=1e6):
                              "is exactly 1/base instead of base**(-(head_dim-2)/head_dim)")
 def freqs_linspace(head_dim, base=1e6):
     return (base ** -torch.linspace(0, 1, head_dim // 2, dtype=torch.float64)).float()
+
+
+@mistake("rope_frequencies", "the frequencies are in reverse order: freq[0] must be 1 (the fastest "
+                             "pair first), then falling")
+def freqs_reversed(head_dim, base=1e6):
+    return ref_rope_frequencies(head_dim, base).flip(0)
 
 
 @mistake("rope_frequencies", "the frequencies are returned in float64 (cast them to float32)")
@@ -194,6 +208,13 @@ def tables_bf16_angles(head_dim, max_len, base=1e6):
     angles = torch.outer(pos, ref_rope_frequencies(head_dim, base).to(torch.bfloat16)).float()
     angles = torch.cat([angles, angles], dim=-1)
     return angles.cos(), angles.sin()
+
+
+@mistake("rope_cos_sin", "the tables are rounded through bfloat16 (cached in the model's dtype): "
+                         "cos and sin lose all but 3 digits; keep them float32")
+def tables_stored_bf16(head_dim, max_len, base=1e6):
+    cos, sin = ref_rope_cos_sin(head_dim, max_len, base)
+    return cos.bfloat16().float(), sin.bfloat16().float()
 
 
 @mistake("rope_cos_sin", "each table is only head_dim/2 wide (the angles are not written twice)")

@@ -20,15 +20,6 @@ PE_EXERCISES = ("apply_rope", "rotate_half", "rope_cos_sin", "rope_frequencies",
 F32_LAYER = tolerance(torch.float32, scale=10)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """These tensors are tiny: a second intra-op thread only adds synchronisation, and on a busy
-    2-core machine it made this suite several times slower. Restored after the module."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
 
 def sdpa_case(lead=(2, 3), lq=5, lk=7, d=8, dv=6, seed=0, scale=1.0):
     return (randn(*lead, lq, d, seed=seed, scale=scale), randn(*lead, lk, d, seed=seed + 1, scale=scale),

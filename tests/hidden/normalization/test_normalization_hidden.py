@@ -123,6 +123,14 @@ def test_RMSNorm_half_input_gives_half_output(dtype):
 
 
 @exercise("RMSNorm")
+def test_RMSNorm_default_eps_is_1e_5():
+    # Small inputs (mean square about 1e-5), where eps decides the output.
+    mine, theirs = impl.RMSNorm(8), ref.RMSNorm(8, eps=1e-5)
+    x = randn(3, 8, seed=29, scale=3e-3)
+    assert_close(mine(x), theirs(x))
+
+
+@exercise("RMSNorm")
 def test_RMSNorm_weight_is_trained():
     norm = impl.RMSNorm(4)
     norm(randn(2, 4, seed=14)).pow(2).sum().backward()
@@ -221,28 +229,54 @@ class Recorder:
         self.inputs = []
 
     def __call__(self, t):
-        self.inputs.append(t)
+        self.inputs.append(t.clone())  # as given, even if the caller changes t afterwards
         return t @ self.w
+
+
+def weighted_norm(dim, seed):
+    """An RMSNorm with a non-unit weight, so that norm(norm(x)) is not norm(x)."""
+    norm = ref.RMSNorm(dim)
+    with torch.no_grad():
+        norm.weight.copy_(randn(dim, seed=seed, offset=1.0))
+    return norm
 
 
 @exercise("pre_norm_residual")
 def test_pre_norm_sublayer_sees_the_normalized_input_once():
-    x, norm, f = randn(2, 3, 8, seed=24, scale=5.0), ref.RMSNorm(8), Recorder(8, 25)
+    x, norm, f = randn(2, 3, 8, seed=24, scale=5.0), weighted_norm(8, 30), Recorder(8, 25)
+    normed, expected = norm(x), x + norm(x) @ f.w
     out = impl.pre_norm_residual(x, f, norm)
     if len(f.inputs) != 1:
         fail(f"the sublayer was called {len(f.inputs)} times, expected once")
-    assert_close(f.inputs[0], norm(x), what="the sublayer's input")
-    assert_close(out, x + norm(x) @ f.w, what="output")
+    assert_close(f.inputs[0], normed, what="the sublayer's input")
+    assert_close(out, expected, what="output")
+
+
+@exercise("pre_norm_residual")
+def test_pre_norm_does_not_modify_its_input():
+    x, norm, f = randn(2, 3, 8, seed=31), ref.RMSNorm(8), Recorder(8, 32)
+    x0 = x.clone()
+    impl.pre_norm_residual(x, f, norm)
+    assert_equal(x, x0, what="x after the call", hint="return x + sublayer(norm(x)); x += ... changes the caller's x")
 
 
 @exercise("post_norm_residual")
 def test_post_norm_sublayer_sees_the_raw_input():
-    x, norm, f = randn(2, 3, 8, seed=26, scale=5.0), ref.RMSNorm(8), Recorder(8, 27)
+    x, norm, f = randn(2, 3, 8, seed=26, scale=5.0), weighted_norm(8, 33), Recorder(8, 27)
+    raw, expected = x.clone(), norm(x + x @ f.w)
     out = impl.post_norm_residual(x, f, norm)
     if len(f.inputs) != 1:
         fail(f"the sublayer was called {len(f.inputs)} times, expected once")
-    assert_close(f.inputs[0], x, what="the sublayer's input")
-    assert_close(out, norm(x + x @ f.w), what="output")
+    assert_close(f.inputs[0], raw, what="the sublayer's input")
+    assert_close(out, expected, what="output")
+
+
+@exercise("post_norm_residual")
+def test_post_norm_does_not_modify_its_input():
+    x, norm, f = randn(2, 3, 8, seed=34), ref.RMSNorm(8), Recorder(8, 35)
+    x0 = x.clone()
+    impl.post_norm_residual(x, f, norm)
+    assert_equal(x, x0, what="x after the call", hint="return norm(x + sublayer(x)); x += ... changes the caller's x")
 
 
 @exercise("post_norm_residual")

@@ -18,14 +18,6 @@ REF_PE = reference("position_encoding")
 MISTAKES = catalogue("attention")
 PE_EXERCISES = ("apply_rope", "rotate_half", "rope_cos_sin", "rope_frequencies", "sinusoidal_encoding")
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """These tensors are tiny: a second intra-op thread only adds synchronisation, and on a busy
-    2-core machine it made this suite several times slower. Restored after the module."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 # A whole attention layer sums over keys and features twice: allow a few ulps more than one op.

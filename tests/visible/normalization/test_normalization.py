@@ -34,7 +34,8 @@ def test_rms_norm_worked_example():
 @exercise("rms_norm")
 def test_rms_norm_matches_reference():
     x, w = randn(2, 5, 16, seed=1), randn(16, seed=2)
-    assert_close(impl.rms_norm(x, w), ref.rms_norm(x, w), suspects=rms_suspects(x, w))
+    assert_close(impl.rms_norm(x, w), ref.rms_norm(x, w), suspects=rms_suspects(x, w),
+                 hint="y = x / sqrt(mean(x**2, dim=-1, keepdim=True) + eps) * weight")
 
 
 @exercise("rms_norm")
@@ -113,7 +114,8 @@ def test_layer_norm_worked_example():
 @exercise("layer_norm")
 def test_layer_norm_matches_reference():
     x, w, b = randn(2, 5, 12, seed=10), randn(12, seed=11), randn(12, seed=12)
-    assert_close(impl.layer_norm(x, w, b), ref.layer_norm(x, w, b), suspects=ln_suspects(x, w, b))
+    assert_close(impl.layer_norm(x, w, b), ref.layer_norm(x, w, b), suspects=ln_suspects(x, w, b),
+                 hint="normalize x first, (x - mean) / sqrt(var + eps), then scale by weight and add bias")
 
 
 @exercise("layer_norm")
@@ -132,6 +134,15 @@ def linear_sublayer(dim: int, seed: int):
     return lambda t: t @ w
 
 
+def weighted_norm(dim: int, seed: int):
+    """An RMSNorm with a non-unit weight: applying it twice then gives a different result than once
+    (with weight = ones, norm(norm(x)) and norm(x) agree to a few ulps)."""
+    norm = ref.RMSNorm(dim)
+    with torch.no_grad():
+        norm.weight.copy_(randn(dim, seed=seed, offset=1.0))
+    return norm
+
+
 @exercise("pre_norm_residual")
 def test_pre_norm_returns_its_input_when_the_sublayer_outputs_zeros():
     # The residual stream passes untouched: exactly x, not norm(x).
@@ -142,9 +153,11 @@ def test_pre_norm_returns_its_input_when_the_sublayer_outputs_zeros():
 
 @exercise("pre_norm_residual")
 def test_pre_norm_residual_matches_formula():
-    x, f, norm = randn(2, 3, 8, seed=15), linear_sublayer(8, 16), ref.RMSNorm(8)
+    x, f, norm = randn(2, 3, 8, seed=15), linear_sublayer(8, 16), weighted_norm(8, 21)
+    expected = x + f(norm(x))
     suspects = suspects_from(MISTAKES, "pre_norm_residual", lambda g: g(x, f, norm))
-    assert_close(impl.pre_norm_residual(x, f, norm), x + f(norm(x)), suspects=suspects)
+    assert_close(impl.pre_norm_residual(x, f, norm), expected, suspects=suspects,
+                 hint="call norm once, on x; the sublayer gets norm(x); add the raw x back")
 
 
 @exercise("post_norm_residual")
@@ -157,6 +170,8 @@ def test_post_norm_output_is_normalized():
 
 @exercise("post_norm_residual")
 def test_post_norm_residual_matches_formula():
-    x, f, norm = randn(2, 3, 8, seed=19), linear_sublayer(8, 20), ref.RMSNorm(8)
+    x, f, norm = randn(2, 3, 8, seed=19), linear_sublayer(8, 20), weighted_norm(8, 22)
+    expected = norm(x + f(x))
     suspects = suspects_from(MISTAKES, "post_norm_residual", lambda g: g(x, f, norm))
-    assert_close(impl.post_norm_residual(x, f, norm), norm(x + f(x)), suspects=suspects)
+    assert_close(impl.post_norm_residual(x, f, norm), expected, suspects=suspects,
+                 hint="the sublayer gets the raw x; call norm once, on the sum x + sublayer(x)")

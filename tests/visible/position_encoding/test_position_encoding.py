@@ -58,8 +58,8 @@ def test_sinusoidal_worked_example():
                              [0.8415, 0.5403, 0.0100, 0.99995],
                              [0.9093, -0.4161, 0.0200, 0.9998]])
     assert_close(out, expected, atol=1e-4, rtol=0, suspects=suspects("sinusoidal_encoding", 3, 4),
-                 hint="row 1 is [sin 1, cos 1, sin 0.01, cos 0.01]: sines in even columns, the "
-                      "matching cosines right after them (interleaved, not two halves)")
+                 hint="row 1 is [sin 1, cos 1, sin 0.01, cos 0.01]: pair i turns at 1 / base**(2i/dim) "
+                      "(1 and 0.01 here), its sine in column 2i and its cosine right after (interleaved)")
 
 
 @exercise("sinusoidal_encoding")
@@ -167,7 +167,9 @@ def test_rope_cos_sin_matches_reference():
     mine, theirs = impl.rope_cos_sin(16, 20), ref.rope_cos_sin(16, 20)
     sus = suspects("rope_cos_sin", 16, 20)
     for i, name in enumerate(("cos", "sin")):
-        assert_close(mine[i], theirs[i], what=name, **table_tol(20), suspects={k: v[i] for k, v in sus.items()})
+        assert_close(mine[i], theirs[i], what=name, **table_tol(20), suspects={k: v[i] for k, v in sus.items()},
+                     hint="angle[pos, i] = pos * freq[i] for pos = 0 .. max_len - 1, written twice "
+                          "(cat([angles, angles], -1)); return float32 tables")
 
 
 @exercise("rope_cos_sin")
