@@ -3,7 +3,6 @@ TransformerBlock or from kata.lab's switchable block, and a training loop that r
 gradient norm of every block. Not an experiment itself (it is not listed in course.toml)."""
 from __future__ import annotations
 
-import functools
 import math
 
 import torch
@@ -14,21 +13,6 @@ from kata.lab.train import seed_all
 
 DIM, HEADS = 32, 4
 HIDDEN = int(4 * DIM * 2 / 3)  # the SwiGLU width of kata.lab's blocks (hidden_mult 4), for both kinds
-
-
-def one_thread(run):
-    """Run an experiment on one intra-op thread, then restore the setting. These models are so
-    small that a second thread only adds synchronisation; on a busy 2-core machine two spinning
-    threads made a 6 s training run take over a minute."""
-    @functools.wraps(run)
-    def wrapped(ctx):
-        before = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
-            return run(ctx)
-        finally:
-            torch.set_num_threads(before)
-    return wrapped
 
 
 class ContractBlock(nn.Module):

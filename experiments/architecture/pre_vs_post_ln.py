@@ -20,13 +20,12 @@ import math
 from kata.lab.tasks import LookBack
 from kata.lab.train import smooth, tail_mean
 
-from ._tools import decoder, mean_grads, one_thread, train_recording
+from ._tools import decoder, mean_grads, train_recording
 
 KINDS = [("pre-ln", "Pre-LN", "tab:green"), ("post-ln", "Post-LN", "tab:red")]
 SEED = 0
 
 
-@one_thread
 def run(ctx):
     import matplotlib.pyplot as plt
     import torch

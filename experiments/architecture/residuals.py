@@ -22,14 +22,13 @@ import math
 from kata.lab.tasks import LookBack
 from kata.lab.train import smooth, tail_mean
 
-from ._tools import decoder, mean_grads, one_thread, train_recording
+from ._tools import decoder, mean_grads, train_recording
 
 KINDS = [("pre-ln", "with residuals", "tab:green"), ("no-residual", "without residuals", "tab:red")]
 SEED = 0
 WINDOW = (11, 30)  # training steps over which the gradient norms are averaged too: learning is under way
 
 
-@one_thread
 def run(ctx):
     import matplotlib.pyplot as plt
     import torch

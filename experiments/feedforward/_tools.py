@@ -1,28 +1,12 @@
-"""Shared pieces of the feed-forward experiments: two lookup-table tasks and a one-thread runner.
+"""Shared pieces of the feed-forward experiments: two lookup-table tasks and a parameter count.
 Not an experiment itself (it is not listed in course.toml)."""
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass, field
 
 import torch
 
 from kata.lab.tasks import IGNORE, Task
-
-
-def one_thread(run):
-    """Run an experiment on one intra-op thread, then restore the setting. These models are so
-    small that a second thread only adds synchronisation; on a busy 2-core machine two spinning
-    threads made a 6 s training run take over a minute."""
-    @functools.wraps(run)
-    def wrapped(ctx):
-        before = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
-            return run(ctx)
-        finally:
-            torch.set_num_threads(before)
-    return wrapped
 
 
 @dataclass

@@ -23,7 +23,7 @@ from kata.lab.models import Parts, TinyDecoder
 from kata.lab.tasks import LookBack, accuracy
 from kata.lab.train import smooth, tail_mean, train
 
-from ._tools import TokenTable, one_thread
+from ._tools import TokenTable
 
 VARIANTS = [("both", "attention + FFN", {}, "tab:green"),
             ("no_ffn", "attention only (no FFN)", {"ffn": None}, "tab:orange"),
@@ -31,7 +31,6 @@ VARIANTS = [("both", "attention + FFN", {}, "tab:green"),
 SEED = 0
 
 
-@one_thread
 def run(ctx):
     import matplotlib.pyplot as plt
 

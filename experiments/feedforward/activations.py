@@ -22,13 +22,12 @@ import torch
 from kata.lab.models import Parts, TinyDecoder
 from kata.lab.train import smooth, tail_mean, train
 
-from ._tools import PairTable, n_params, one_thread
+from ._tools import PairTable, n_params
 
 VARIANTS = [("relu", "ReLU", "tab:gray"), ("gelu", "GELU", "tab:blue"), ("swiglu", "SwiGLU", "tab:green")]
 SEED = 0
 
 
-@one_thread
 def run(ctx):
     import matplotlib.pyplot as plt
 

@@ -17,14 +17,13 @@ import torch
 from kata.lab.models import Parts, TinyDecoder
 from kata.lab.train import smooth, tail_mean, train
 
-from ._tools import PairTable, n_params, one_thread
+from ._tools import PairTable, n_params
 
 RATIOS = [1, 2, 4, 8]
 COLORS = ["tab:gray", "tab:blue", "tab:green", "tab:red"]
 SEED = 0
 
 
-@one_thread
 def run(ctx):
     import matplotlib.pyplot as plt
 

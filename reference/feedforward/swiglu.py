@@ -19,7 +19,8 @@ class SwiGLU(nn.Module):
 
     def __init__(self, dim: int, hidden_dim: int | None = None, multiple_of: int = 64):
         super().__init__()
-        hidden_dim = hidden_dim or swiglu_hidden_dim(dim, multiple_of)
+        if hidden_dim is None:
+            hidden_dim = swiglu_hidden_dim(dim, multiple_of)
         self.gate_proj = nn.Linear(dim, hidden_dim, bias=False)
         self.up_proj = nn.Linear(dim, hidden_dim, bias=False)
         self.down_proj = nn.Linear(hidden_dim, dim, bias=False)

@@ -1,8 +1,9 @@
 """Hidden suite for architecture: breadth a learner cannot tune to. Run by `make grade-architecture`;
 failures are reported by property name (the test's name) and one line, without expected values.
 
-The helpers (building the learner's block from its parts, naming an unwritten or wrong earlier part)
-are the visible suite's, so both suites explain a missing part the same way."""
+The helpers (loading reference weights into the learner's block, comparing it, and naming the
+earlier part that is wrong when one is) are the visible suite's, so both suites explain a failure
+the same way."""
 import copy
 
 import pytest
@@ -10,7 +11,7 @@ import torch
 
 from kata.testing import assert_close, assert_equal, exercise, fail, learner, randn, reference
 from tests.visible.architecture.test_architecture import (BLOCK_TOL, assert_block_matches, blaming_parts,
-                                                          blocks, run, tables, with_parts)
+                                                          blocks, tables)
 
 impl = learner("architecture")
 HALF = [torch.float16, torch.bfloat16]
@@ -76,7 +77,7 @@ def test_TransformerBlock_half_precision_keeps_its_dtype(dtype):
     mine, theirs = mine.to(dtype), theirs.to(dtype)
     cos, sin = tables(8, 8)
     x = randn(2, 6, 32, seed=14).to(dtype)
-    out = run(mine, x, cos, sin)
+    out = mine(x, cos, sin)
     with torch.no_grad():
         expected = copy.deepcopy(theirs).float()(x.float(), cos, sin).to(dtype)
     assert_close(out, expected, **HALF_BLOCK_TOL[dtype])
@@ -89,7 +90,7 @@ def test_TransformerBlock_does_not_modify_its_inputs():
     x = randn(2, 6, 32, seed=16)
     saved = [t.clone() for t in (x, cos, sin)]
     with torch.no_grad():
-        out = run(mine, x, cos, sin)
+        out = mine(x, cos, sin)
     for name, t, t0 in zip(("x", "cos", "sin"), (x, cos, sin), saved):
         assert_equal(t, t0, what=f"{name} after the call",
                      hint="h = x + ... makes a new tensor; h = x; h += ... overwrites the caller's x")
@@ -102,7 +103,7 @@ def test_TransformerBlock_gradients_match_reference():
     cos, sin = tables(8, 8)
     x, g = randn(2, 6, 32, seed=18), randn(2, 6, 32, seed=19)
     xa, xb = x.clone().requires_grad_(), x.clone().requires_grad_()
-    with_parts(lambda: (run(mine, xa, cos, sin) * g).sum().backward())
+    (mine(xa, cos, sin) * g).sum().backward()
     (theirs(xb, cos, sin) * g).sum().backward()
     if xa.grad is None:
         fail("no gradient reached the block's input: is the output detached from it?")
@@ -120,7 +121,7 @@ def test_TransformerBlock_gradients_match_reference():
 
 @exercise("TransformerBlock")
 def test_TransformerBlock_moves_to_the_meta_device():
-    block = with_parts(lambda: impl.TransformerBlock(32, 4, 2)).to("meta")
+    block = impl.TransformerBlock(32, 4, 2).to("meta")
     cos, sin = (t.to("meta") for t in tables(8, 8))
-    out = run(block, torch.empty(2, 6, 32, device="meta"), cos, sin)
+    out = block(torch.empty(2, 6, 32, device="meta"), cos, sin)
     assert_close(out, torch.empty(2, 6, 32, device="meta"))

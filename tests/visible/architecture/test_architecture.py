@@ -4,9 +4,6 @@ The block is built from your own RMSNorm (normalization), MultiHeadAttention (at
 uses your apply_rope) and SwiGLU (feedforward). When one of them is not written yet, or disagrees
 with the reference, the failure says which earlier module to finish first. The wrong blocks these
 tests reject live in kata/mistakes/architecture.py (the mutation suite)."""
-from pathlib import Path
-import traceback
-
 import torch
 
 from kata.testing import (KataFailure, assert_close, assert_equal, catalogue, exercise, fail, learner, randn,
@@ -28,41 +25,6 @@ BLOCK_TOL = dict(rtol=1e-4, atol=2e-5)
 
 # ---------------------------------------------------------------- helpers
 
-def unwritten_part(exc: NotImplementedError) -> str | None:
-    """A sentence naming the earlier exercise whose stub raised `exc` inside the block, or None when
-    the block itself (or something other than a stub) raised it."""
-    root = Path(impl.__file__).resolve().parent.parent  # the implementation package
-    frames = traceback.extract_tb(exc.__traceback__)
-    places = []  # (module, frame) for frames inside the implementation package
-    for fr in frames:
-        try:
-            rel = Path(fr.filename).resolve().relative_to(root)
-        except ValueError:
-            continue
-        places.append((rel.parts[0], fr))
-    if not places or places[-1][1] is not frames[-1] or "not written yet" not in str(exc):
-        return None  # raised by torch or by hand, not by an unwritten stub
-    used = [module for module, _ in places if module != "architecture"]
-    if not used:
-        return None  # TransformerBlock itself is not written yet
-    name = str(exc).split(":")[0].split(" (")[0]  # stubs say "<exercise>: not written yet"
-    module = used[-1]
-    via = f"your {used[0]} code, which uses " if used[0] != module else ""
-    return (f"TransformerBlock uses {via}your {name}, which is not written yet: finish {module} first "
-            f"(make test-{module})")
-
-
-def with_parts(action):
-    """Run action(); when an earlier exercise the block uses is unwritten, fail with its name."""
-    try:
-        return action()
-    except NotImplementedError as e:
-        missing = unwritten_part(e)
-        if missing is None:
-            raise
-    fail(missing)  # outside the except block, so the failure is not read as "not started"
-
-
 def randomize(block, seed: int, norm_weights: bool = False):
     """Linear weights of std 1/sqrt(fan_in), so both branches matter at unit scale; norm weights
     stay ones unless norm_weights (then 1 + 0.5 * noise, so each norm is told apart)."""
@@ -79,17 +41,13 @@ def randomize(block, seed: int, norm_weights: bool = False):
 def blocks(*args, seed: int = 0, norm_weights: bool = False, **kw):
     """(learner's block, reference block) with the same random weights, loaded by name."""
     theirs = randomize(ref.TransformerBlock(*args, **kw), seed, norm_weights)
-    mine = with_parts(lambda: impl.TransformerBlock(*args, **kw))
+    mine = impl.TransformerBlock(*args, **kw)
     mine.load_state_dict(theirs.state_dict(), strict=True)
     return mine, theirs
 
 
 def tables(head_dim: int = DIM // HEADS, max_len: int = MAX_LEN, **kw):
     return rope.rope_cos_sin(head_dim, max_len, **kw)
-
-
-def run(block, x, cos, sin):
-    return with_parts(lambda: block(x, cos, sin))
 
 
 def part_at_fault(mine, theirs, x, cos, sin) -> str | None:
@@ -132,7 +90,7 @@ def assert_block_matches(mine, theirs, x, cos, sin, config, *, what="block outpu
     earlier part that is wrong. config: the constructor's (args, kwargs), to build the suspects."""
     with torch.no_grad():
         expected = theirs(x.clone(), cos, sin)
-    out = run(mine, x.clone(), cos, sin)
+    out = mine(x.clone(), cos, sin)
     state = theirs.state_dict()
 
     def call(cls):
@@ -151,7 +109,7 @@ def assert_block_matches(mine, theirs, x, cos, sin, config, *, what="block outpu
 def test_TransformerBlock_has_the_contract_parts_and_parameter_count():
     # TransformerBlock(64, 4, 2): norms 2 * 64, q_proj and o_proj 64 * 64 each, k_proj and v_proj
     # 64 * 32 each (2 KV heads of 16), SwiGLU 3 * 64 * 192 (swiglu_hidden_dim(64) = 192): 49280.
-    mine = with_parts(lambda: impl.TransformerBlock(64, 4, 2))
+    mine = impl.TransformerBlock(64, 4, 2)
     theirs = ref.TransformerBlock(64, 4, 2)
     children = sorted(name for name, _ in mine.named_children())
     if children != ["attn", "attn_norm", "ffn", "ffn_norm"]:
@@ -179,14 +137,14 @@ def test_TransformerBlock_matches_reference_with_loaded_weights():
 def test_TransformerBlock_with_zero_output_projections_returns_its_input():
     # o_proj = 0 and down_proj = 0 silence both sublayers: only the residual stream is left, so the
     # block must give back x exactly (not norm(x), not zeros).
-    block = randomize(with_parts(lambda: impl.TransformerBlock(DIM, HEADS, KV_HEADS)), seed=3)
+    block = randomize(impl.TransformerBlock(DIM, HEADS, KV_HEADS), seed=3)
     with torch.no_grad():
         block.attn.o_proj.weight.zero_()
         block.ffn.down_proj.weight.zero_()
     x = randn(BATCH, SEQ, DIM, seed=4, scale=3.0, offset=1.0)
     cos, sin = tables()
     with torch.no_grad():
-        out = run(block, x.clone(), cos, sin)
+        out = block(x.clone(), cos, sin)
     assert_close(out, x, rtol=0, atol=0, what="output with o_proj and down_proj zeroed",
                  hint="Pre-LN adds each sublayer's output to the raw input: x + attn(...), then h + ffn(...); "
                       "the norms go inside the branches, never on the residual stream")
@@ -195,13 +153,13 @@ def test_TransformerBlock_with_zero_output_projections_returns_its_input():
 @exercise("TransformerBlock")
 def test_TransformerBlock_is_causal():
     # Changing tokens 4 and 5 must leave the outputs of tokens 0..3 untouched.
-    block = randomize(with_parts(lambda: impl.TransformerBlock(DIM, HEADS, KV_HEADS)), seed=5)
+    block = randomize(impl.TransformerBlock(DIM, HEADS, KV_HEADS), seed=5)
     x = randn(BATCH, SEQ, DIM, seed=6)
     changed = x.clone()
     changed[:, 4:] = randn(BATCH, 2, DIM, seed=7)
     cos, sin = tables()
     with torch.no_grad():
-        a, b = run(block, x, cos, sin), run(block, changed, cos, sin)
+        a, b = block(x, cos, sin), block(changed, cos, sin)
     assert_close(b[:, :4], a[:, :4], what="outputs of tokens 0..3 after changing tokens 4 and 5", **BLOCK_TOL,
                  hint="call attention with causal=True: no token may see the ones after it")
 
@@ -210,12 +168,12 @@ def test_TransformerBlock_is_causal():
 def test_TransformerBlock_output_depends_on_the_order_of_earlier_tokens():
     # Swap tokens 0 and 1: the last token still sees the same set of tokens, so only position
     # information (RoPE inside attention) can change its output. Without cos/sin it stays put.
-    block = randomize(with_parts(lambda: impl.TransformerBlock(DIM, HEADS, KV_HEADS)), seed=8)
+    block = randomize(impl.TransformerBlock(DIM, HEADS, KV_HEADS), seed=8)
     x = randn(BATCH, SEQ, DIM, seed=9)
     swapped = x[:, [1, 0, 2, 3, 4, 5]]
     cos, sin = tables()
     with torch.no_grad():
-        a, b = run(block, x, cos, sin), run(block, swapped, cos, sin)
+        a, b = block(x, cos, sin), block(swapped, cos, sin)
     change = float((a[:, -1] - b[:, -1]).abs().max())
     if not change > 1e-3:
         fail(f"swapping tokens 0 and 1 changed the last token's output by only {change:.2g}: the block "
@@ -235,8 +193,8 @@ def test_stack_of_8_TransformerBlocks_passes_gradient_to_its_input():
         xi = x.clone().requires_grad_()
         h = xi
         for pair in pairs:
-            h = run(pair[side], h, cos, sin)
-        with_parts(lambda: (h * g).sum().backward())
+            h = pair[side](h, cos, sin)
+        (h * g).sum().backward()
         grads.append(xi.grad)
     if grads[0] is None:
         fail("no gradient reached the input of the stack: is the output detached from it?")
