@@ -30,7 +30,7 @@ def run(ctx):
     import matplotlib.pyplot as plt
     import torch
 
-    deep, steps = ctx.pick((12, 80), (8, 40))
+    deep, steps = ctx.pick((12, 80), (8, 30))
     depths, lr = [2, deep], 3e-2
     task = LookBack(k=2, length=16, n_symbols=16, batch_size=32)
     chance = math.log(task.n_symbols)

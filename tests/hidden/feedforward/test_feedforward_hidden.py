@@ -64,7 +64,7 @@ def test_silu_half_precision_stays_half_and_finite(dtype):
     # Values up to ~20: exp(x) overflows float16 above 11, so exp(x) / (1 + exp(x)) gives NaN.
     x = randn(4, 64, seed=1, scale=6.0).to(dtype)
     truth = ref.silu(x.double()).to(dtype)
-    assert_close(impl.silu(x.clone()), truth)
+    assert_close(impl.silu(x.clone()), truth, against="x * sigmoid(x) computed in float64")
 
 
 @exercise("silu")
@@ -134,7 +134,7 @@ def test_FeedForward_half_precision(dtype):
     mine, theirs = loaded("FeedForward", 24, 40, seed=6)
     mine, theirs = mine.to(dtype), theirs.to(dtype)
     x = randn(3, 5, 24, seed=7).to(dtype)
-    assert_close(mine(x), half_expected(theirs, x), **HALF_LAYER_TOL[dtype])
+    assert_close(mine(x), half_expected(theirs, x), **HALF_LAYER_TOL[dtype], against="the float32 reference")
 
 
 @exercise("FeedForward")
@@ -192,7 +192,7 @@ def test_SwiGLU_half_precision(dtype):
     mine, theirs = loaded("SwiGLU", 24, hidden_dim=40, seed=21)
     mine, theirs = mine.to(dtype), theirs.to(dtype)
     x = randn(3, 5, 24, seed=22).to(dtype)
-    assert_close(mine(x), half_expected(theirs, x), **HALF_LAYER_TOL[dtype])
+    assert_close(mine(x), half_expected(theirs, x), **HALF_LAYER_TOL[dtype], against="the float32 reference")
 
 
 @exercise("SwiGLU")

@@ -111,10 +111,12 @@ def test_TransformerBlock_has_the_contract_parts_and_parameter_count():
     # 64 * 32 each (2 KV heads of 16), SwiGLU 3 * 64 * 192 (swiglu_hidden_dim(64) = 192): 49280.
     mine = impl.TransformerBlock(64, 4, 2)
     theirs = ref.TransformerBlock(64, 4, 2)
-    children = sorted(name for name, _ in mine.named_children())
-    if children != ["attn", "attn_norm", "ffn", "ffn_norm"]:
-        fail(f"TransformerBlock's submodules are {children}, expected attn_norm, attn, ffn_norm and ffn",
-             "the names are part of the contract: state dicts are loaded by name")
+    children = dict(mine.named_children())
+    missing = [n for n in ("attn_norm", "attn", "ffn_norm", "ffn") if n not in children]
+    if missing:
+        fail(f"TransformerBlock has no submodule {', '.join(missing)} (it has {sorted(children)}): the block "
+             f"needs attn_norm, attn, ffn_norm and ffn", "the names are part of the contract: state dicts are "
+             "loaded by name")
     shapes = {k: tuple(v.shape) for k, v in mine.state_dict().items()}
     expected = {k: tuple(v.shape) for k, v in theirs.state_dict().items()}
     if shapes != expected:
@@ -145,7 +147,7 @@ def test_TransformerBlock_with_zero_output_projections_returns_its_input():
     cos, sin = tables()
     with torch.no_grad():
         out = block(x.clone(), cos, sin)
-    assert_close(out, x, rtol=0, atol=0, what="output with o_proj and down_proj zeroed",
+    assert_close(out, x, rtol=0, atol=0, what="output with o_proj and down_proj zeroed", against="the input",
                  hint="Pre-LN adds each sublayer's output to the raw input: x + attn(...), then h + ffn(...); "
                       "the norms go inside the branches, never on the residual stream")
 
@@ -161,6 +163,7 @@ def test_TransformerBlock_is_causal():
     with torch.no_grad():
         a, b = block(x, cos, sin), block(changed, cos, sin)
     assert_close(b[:, :4], a[:, :4], what="outputs of tokens 0..3 after changing tokens 4 and 5", **BLOCK_TOL,
+                 against="their outputs before the change",
                  hint="call attention with causal=True: no token may see the ones after it")
 
 

@@ -59,6 +59,7 @@ def test_silu_worked_values():
     # very negative x gives ~0. x = 100 rejects exp(x) / (1 + exp(x)), which is inf / inf = NaN.
     x = torch.tensor([0.0, 1.0, -1.0, 20.0, -20.0, 100.0])
     assert_close(impl.silu(x.clone()), torch.tensor([0.0, 0.7311, -0.2689, 20.0, 0.0, 100.0]), rtol=0, atol=1e-4,
+                 against="the worked values",
                  suspects=suspects_from(MISTAKES, "silu", lambda f: f(x.clone())),
                  hint="silu(x) = x * sigmoid(x): 1 * 0.7311 = 0.7311 and -1 * 0.2689 = -0.2689")
 
@@ -124,6 +125,7 @@ def test_FeedForward_uses_the_exact_gelu():
     expected = torch.tensor([[-0.004050], [-0.158655], [0.0], [0.841345], [1.954500], [2.995950]])
     state = ff.state_dict()
     assert_close(ff(x), expected, rtol=0, atol=2e-6, what="FeedForward(1, 1) with unit weights",
+                 against="the exact gelu values",
                  suspects=module_suspects("FeedForward", (1, 1), state, x),
                  hint="exact GELU is x * 0.5 * (1 + erf(x / sqrt(2))), not the tanh approximation")
 
@@ -155,7 +157,7 @@ def test_SwiGLU_worked_example():
     glu = impl.SwiGLU(2, hidden_dim=2)
     glu.load_state_dict(state, strict=True)
     x = torch.tensor([[1.0, -1.0]])
-    assert_close(glu(x), torch.tensor([[1.7616, 0.2384]]), rtol=0, atol=1e-4,
+    assert_close(glu(x), torch.tensor([[1.7616, 0.2384]]), rtol=0, atol=1e-4, against="the worked values",
                  suspects=module_suspects("SwiGLU", (2,), state, x, {"hidden_dim": 2}),
                  hint="silu goes on gate_proj(x) only, then multiplies up_proj(x) elementwise")
 
@@ -177,6 +179,7 @@ def test_SwiGLU_with_zero_gate_weights_outputs_zeros():
         glu.gate_proj.weight.zero_()
     out = glu(randn(2, 3, 16, seed=7))
     assert_close(out, torch.zeros(2, 3, 16), rtol=0, atol=1e-7, what="output with gate_proj.weight = 0",
+                 against="zeros",
                  hint="the gate is silu(gate_proj(x)); silu(0) = 0, so the product and the output are 0")
 
 
@@ -192,7 +195,7 @@ def test_SwiGLU_acts_on_each_token_independently():
         a, b = glu(x), glu(changed)
     keep = torch.ones(2, 5, dtype=torch.bool)
     keep[1, 2] = False
-    assert_close(b[keep], a[keep], what="outputs of the tokens that did not change",
+    assert_close(b[keep], a[keep], what="outputs of the tokens that did not change", against="their outputs before",
                  hint="apply the linear layers to the last dimension only; any flatten must be undone "
                       "in the same order (or just call the layers on (batch, seq, dim) directly)")
     if torch.allclose(b[1, 2], a[1, 2]):
