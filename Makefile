@@ -48,7 +48,7 @@ quiz-%: setup FORCE
 	@$(KATA) quiz $*
 
 quiz: setup
-	@$(KATA) quiz $(MODULE)
+	@$(if $(MODULE),$(KATA) quiz $(MODULE),echo "Which quiz? make quiz-<module>, e.g. make quiz-normalization"; exit 2)
 
 hint: setup
 	@$(KATA) hint $(EX)

@@ -65,4 +65,8 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except BrokenPipeError:  # `python -m kata hint X | head`: the reader left, nothing is wrong
+        sys.stderr.close()
+        sys.exit(0)

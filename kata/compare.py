@@ -6,6 +6,7 @@ dtype, device, NaN/Inf location, the worst element, and the likely cause when th
 known mistake (see kata/mistakes/)."""
 from __future__ import annotations
 
+import warnings
 from typing import Callable, Mapping
 
 import torch
@@ -70,7 +71,8 @@ def check_tensor(actual, *, like: torch.Tensor, what: str = "output") -> None:
         fail(f"{what} has shape {tuple(actual.shape)}, expected {tuple(like.shape)}{hint}")
     if actual.dtype != like.dtype:
         fail(f"{what} has dtype {actual.dtype}, expected {like.dtype}: the output's dtype follows the "
-             f"input's (cast back with .to(x.dtype) after computing in float32)")
+             f"input's; make .to(x.dtype) the very last step (an operation after it, such as multiplying "
+             f"by a float32 weight, promotes the result again)")
     if actual.device.type != like.device.type:
         fail(f"{what} is on device {actual.device}, expected {like.device}: create new tensors with "
              f"device=x.device (or *_like helpers)")
@@ -146,7 +148,8 @@ def suspects_from(mistakes, exercise: str, call: Callable) -> dict[str, torch.Te
         if m.exercise != exercise or exercise not in m.overrides:
             continue
         try:
-            with torch.no_grad():
+            with torch.no_grad(), warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # a mistake's own warnings are not the learner's
                 out[m.cause] = call(_on_copies(m.overrides[exercise]))
         except Exception:  # noqa: BLE001 - a mistake that crashes on this input says nothing here
             pass

@@ -81,7 +81,13 @@ class Course:
             for ex in m.exercises:
                 if ex.name == name:
                     return ex
-        raise KeyError(f"no exercise {name!r}; run `make status` to list them")
+        import difflib
+
+        names = [ex.name for ex in self.exercises]
+        close = difflib.get_close_matches(name, names, n=3, cutoff=0.5)
+        close += [n for n in names if n.lower().replace("_", "") == name.lower().replace("_", "") and n not in close]
+        guess = f"; did you mean {' or '.join(close)}?" if close else ""
+        raise KeyError(f"no exercise {name!r}{guess} (`make hint` with no EX lists them all)")
 
     @property
     def exercises(self) -> list[Exercise]:

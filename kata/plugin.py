@@ -263,4 +263,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
                       f"hint: make hint EX={next_up.name}", bold=True)
     elif exitstatus == 0:
         tr.write_line("")
-        tr.write_line("All checks pass.", green=True, bold=True)
+        only_visible = all(r.suite == "visible" for r in results)
+        then = (f"next: make grade-{modules[0].name} (adds the hidden tests)" if only_visible and len(modules) == 1
+                else "next: make quiz-<module>, make exp-<module>, make report")
+        tr.write_line(f"All checks pass; {then}.", green=True, bold=True)

@@ -7,9 +7,13 @@ hints used, quiz scores and the experiments' plots. Every string is HTML-escaped
 from __future__ import annotations
 
 import base64
+import contextlib
 import html
+import io
 import time
 from pathlib import Path
+
+import pytest
 
 from . import course, impl, progress
 from .lab import results_dir
@@ -27,7 +31,8 @@ STYLE = """
 .kata .passing{color:#1b7f3b;font-weight:600}.kata .failing{color:#b3261e;font-weight:600}
 .kata .broken{color:#b3261e;font-weight:600}.kata .not-started{color:#8a6d00}
 .kata .module{border:1px solid #ccc;border-radius:8px;padding:.6em 1em;margin:.8em 0}
-.kata ul.check{list-style:none;padding-left:0}.kata img{max-width:480px;border:1px solid #ddd;margin:4px}
+.kata ul.check{list-style:none;padding-left:0}.kata img{max-width:880px;width:100%;border:1px solid #ddd;margin:6px 0}
+#environment-header,#environment{display:none}
 </style>
 """
 
@@ -73,7 +78,7 @@ def overview(results, impl_label: str) -> str:
     for m in c.modules:
         checklist = completion(m, by, state)
         parts.append(f'<div class="module"><h2>{_e(m.title)} <small>({m.hours:g} h)</small> '
-                     f'{_bar(sum(ok for ok, _ in checklist), len(checklist))}</h2>')
+                     f'{_bar(sum(ok for ok, _ in checklist), len(checklist))} checklist items</h2>')
         parts.append(f"<p>{_e(m.summary)}</p>")
         parts.append('<table class="ex"><tr><th>exercise</th><th>status</th><th>visible</th>'
                      '<th>hidden</th><th>hints used</th></tr>')
@@ -106,7 +111,7 @@ def overview(results, impl_label: str) -> str:
             f"<li>{'☑' if ok else '☐'} {_e(text)}</li>" for ok, text in checklist) + "</ul>")
         plots = sorted(results_dir(m.name).glob("*.png"))
         if plots:
-            parts.append("<details><summary>Experiment plots</summary>")
+            parts.append("<details open><summary>Experiment plots</summary>")
             for p in plots:
                 data = base64.b64encode(p.read_bytes()).decode()
                 parts.append(f'<img alt="{_e(p.name)}" title="{_e(p.name)}" src="data:image/png;base64,{data}">')
@@ -123,6 +128,14 @@ class ReportPlugin:
     def pytest_configure(self, config):
         self.holder.append(config)
 
+    @pytest.hookimpl(hookwrapper=True, trylast=True)
+    def pytest_runtest_makereport(self, item, call):
+        # In the page's table, an exercise not started yet is "skipped", not a wall of red failures.
+        report = (yield).get_result()
+        if getattr(report, "kata_status", None) == "not started":
+            report.outcome = "skipped"
+            report.longrepr = (str(item.path), item.location[1] or 0, f"not started: {item.kata[2]}")
+
     def pytest_html_report_title(self, report):
         report.title = f"{course.load().title}: progress report"
 
@@ -131,16 +144,18 @@ class ReportPlugin:
 
 
 def build(out: str = "report/report.html") -> int:
-    import pytest
-
     c = course.load()
     out_path = Path(out).resolve()
     paths = [str(p) for m in c.modules for p in (m.visible_tests, m.hidden_tests) if p.is_dir()]
     holder: list = []
-    code = pytest.main([*paths, "-q", "--tb=no", "-rN", "--no-header", "-p", "no:cacheprovider",
-                        f"--html={out_path}", "--self-contained-html"], plugins=[ReportPlugin(holder)])
+    print(f"Running the visible and hidden suites of every module (IMPL={impl.impl_name()})...")
+    log = io.StringIO()
+    with contextlib.redirect_stdout(log):
+        code = pytest.main([*paths, "-q", "--tb=no", "-rN", "--no-header", "-p", "no:cacheprovider",
+                            f"--html={out_path}", "--self-contained-html"], plugins=[ReportPlugin(holder)])
     if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+        print(log.getvalue()[-3000:])
         print(f"the report could not be made (pytest exit {code})")
         return int(code)
-    print(f"\nReport written: {out_path}  (open it in a browser)")
+    print(f"Report written: {out_path}\nOpen it in a browser: file://{out_path}")
     return 0

@@ -98,11 +98,15 @@ def run(ctx):
     ctx.log(f"forward time of one layer (dim {t_dim}, {t_batch} x {t_seq} tokens, best of {reps}): "
             + ", ".join(f"{kv} KV heads {times[kv]:.2f} ms" for kv in kv_all))
     worst = max(times[kv] / times[n_heads] for kv in kv_all)
-    ctx.claim(times[1] < times[n_heads] and worst <= 1.15,
-              "fewer KV heads make the forward pass a little faster, never slower (k_proj and v_proj shrink; "
-              "repeat_kv's copy costs less than they save); at training time the gain is modest: the big "
-              "saving is the cache",
-              f"MQA / MHA = {times[1] / times[n_heads]:.2f}; slowest variant / MHA = {worst:.2f}")
+    if ctx.quick:
+        # Wall-clock claims are not asserted in quick mode (CI, a busy laptop): timings are noise there.
+        ctx.log(f"(timing claim checked in the full run only; here MQA / MHA = {times[1] / times[n_heads]:.2f})")
+    else:
+        ctx.claim(times[1] < times[n_heads] and worst <= 1.15,
+                  "fewer KV heads make the forward pass a little faster, never slower (k_proj and v_proj "
+                  "shrink; repeat_kv's copy costs less than they save); at training time the gain is modest: "
+                  "the big saving is the cache",
+                  f"MQA / MHA = {times[1] / times[n_heads]:.2f}; slowest variant / MHA = {worst:.2f}")
 
     # ---------------------------------------------------------------- quality
     task = TwoLookups(lag_a=1, lag_b=4, length=16, n_symbols=5)

@@ -49,9 +49,9 @@ def run(ctx):
         name = str(dtype).replace("torch.", "")
         x, w = rows.to(dtype), weight.to(dtype)
         errors[f"{name}, naive (all in {name})"] = rel_error(naive_rms_norm(x, w), exact(x, w))
-        errors[f"{name}, float32 upcast (IMPL)"] = rel_error(norm.rms_norm(x, w), exact(x, w))
+        errors[f"{name}, float32 upcast (rms_norm)"] = rel_error(norm.rms_norm(x, w), exact(x, w))
     x, w = rows.float(), weight.float()
-    errors["float32 (IMPL)"] = rel_error(norm.rms_norm(x, w), exact(x, w))
+    errors["float32 (rms_norm)"] = rel_error(norm.rms_norm(x, w), exact(x, w))
 
     # The row of the tests: one entry of 300 in float16.
     row = rows[:1].clone()
@@ -74,30 +74,30 @@ def run(ctx):
               f"relative error {err300:.1e}, dtype {upcast16.dtype}")
 
     below, above = mags < 200, mags > 260
-    e_naive16, e_up16 = errors["float16, naive (all in float16)"], errors["float16, float32 upcast (IMPL)"]
+    e_naive16, e_up16 = errors["float16, naive (all in float16)"], errors["float16, float32 upcast (rms_norm)"]
     ctx.claim(bool((e_naive16[below] < 1e-2).all()) and bool((e_naive16[above] >= 1).all()),
               "the float16 failure is a cliff, not a drift: naive float16 is fine below 200 and completely wrong "
               f"above sqrt(65504) = {math.sqrt(F16_MAX):.1f}",
               f"worst error below 200: {e_naive16[below].max():.1e}; best error above 260: {e_naive16[above].min():.2f}")
     ctx.claim(bool((e_up16 < 1e-2).all()), "with the upcast, float16 stays accurate at every magnitude up to 10000",
               f"worst relative error {e_up16.max():.1e}")
-    e_naive_bf, e_up_bf = errors["bfloat16, naive (all in bfloat16)"], errors["bfloat16, float32 upcast (IMPL)"]
+    e_naive_bf, e_up_bf = errors["bfloat16, naive (all in bfloat16)"], errors["bfloat16, float32 upcast (rms_norm)"]
     ctx.claim(bool(torch.isfinite(e_naive_bf).all()) and bool((e_naive_bf < 0.05).all()),
               "bfloat16 does not overflow even without the upcast: it has float32's exponent range",
               f"worst naive bfloat16 error {e_naive_bf.max():.1e}")
     ctx.claim(bool(e_naive_bf.mean() > 1.2 * e_up_bf.mean()),
               "but bfloat16 has only 8 bits of mantissa: computing the statistic in float32 still makes it more accurate",
               f"mean error naive {e_naive_bf.mean():.2e} vs upcast {e_up_bf.mean():.2e}")
-    ctx.log(f"mean relative error: float32 {errors['float32 (IMPL)'].mean():.1e}, "
+    ctx.log(f"mean relative error: float32 {errors['float32 (rms_norm)'].mean():.1e}, "
             f"float16+upcast {e_up16.mean():.1e}, bfloat16+upcast {e_up_bf.mean():.1e}")
 
     # ---------------------------------------------------------------- plot
     fig, ax = plt.subplots(figsize=(11, 5))
     styles = {"float16, naive (all in float16)": ("tab:red", "--", "o"),
-              "float16, float32 upcast (IMPL)": ("tab:red", "-", None),
+              "float16, float32 upcast (rms_norm)": ("tab:red", "-", None),
               "bfloat16, naive (all in bfloat16)": ("tab:blue", "--", "o"),
-              "bfloat16, float32 upcast (IMPL)": ("tab:blue", "-", None),
-              "float32 (IMPL)": ("black", "-", None)}
+              "bfloat16, float32 upcast (rms_norm)": ("tab:blue", "-", None),
+              "float32 (rms_norm)": ("black", "-", None)}
     floor, ceiling = 1e-9, 3.0
     for label, err in errors.items():
         color, ls, marker = styles[label]

@@ -38,3 +38,21 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if Path(str(item.path)).is_relative_to(Path(__file__).parent):
             item.add_marker(pytest.mark.timeout(900))
+
+
+@pytest.fixture(scope="session")
+def pristine_stubs(tmp_path_factory):
+    """(folder, package name) of a fresh copy of the stubs, generated from the reference: the
+    harness checks "untouched stubs are not started" on this, never on the learner's exercises/."""
+    from kata import course, stubs
+
+    root = tmp_path_factory.mktemp("pristine")
+    pkg = root / "pristine_exercises"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text((course.ROOT / "exercises" / "__init__.py").read_text())
+    for m in course.load().modules:
+        for path, text in stubs.expected_stubs(m).items():
+            target = pkg / m.name / path.name
+            target.parent.mkdir(exist_ok=True)
+            target.write_text(text)
+    return root, "pristine_exercises"

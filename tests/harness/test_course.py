@@ -1,6 +1,7 @@
 """The course is complete and consistent: every module in course.toml has all its parts, stubs are
 generated from the reference, and the lessons' worked numbers are what the reference computes."""
 import ast
+import os
 import re
 import tomllib
 
@@ -36,25 +37,36 @@ def test_module_has_every_part(name):
 
 
 @pytest.mark.parametrize("name", MODULES)
-def test_reference_and_stubs_export_every_contract_name(name):
+def test_reference_and_stubs_export_every_contract_name(name, pristine_stubs, monkeypatch):
     m = COURSE.module(name)
-    for package in ("reference", "exercises"):
+    monkeypatch.syspath_prepend(str(pristine_stubs[0]))
+    for package in ("reference", pristine_stubs[1]):
         mod = load(name, package)
         absent = [ex.name for ex in m.exercises if not hasattr(mod, ex.name)]
         assert not absent, f"{package}.{name} does not export {absent}"
 
 
+def raises_everywhere(text: str) -> bool:
+    """True when every function in `text` still raises NotImplementedError (an untouched stub)."""
+    funcs = [n for n in ast.walk(ast.parse(text)) if isinstance(n, ast.FunctionDef)]
+    return all("NotImplementedError" in ast.unparse(f) for f in funcs)
+
+
 def test_stubs_are_generated_from_the_reference():
+    """exercises/ matches what kata.stubs generates from reference/. On a learner's machine a file
+    they have started (some function no longer raises) is their work, not drift, and is left out;
+    in CI (CI=true) every stub must be exactly as generated, so no solution can ship."""
+    strict = bool(os.environ.get("CI"))
     drift = [str(p.relative_to(course.ROOT)) for m in COURSE.modules
-             for p, text in stubs.expected_stubs(m).items() if not p.exists() or p.read_text() != text]
+             for p, text in stubs.expected_stubs(m).items()
+             if not p.exists() or (p.read_text() != text and (strict or raises_everywhere(p.read_text())))]
     assert not drift, f"regenerate with `python -m kata.stubs --write` (after removing): {drift}"
 
 
-def test_every_stub_function_raises_not_implemented():
-    for path in sorted((course.ROOT / "exercises").rglob("*.py")):
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.FunctionDef):
-                assert "NotImplementedError" in ast.unparse(node), f"{path}:{node.lineno} {node.name} is not a stub"
+def test_generated_stubs_raise_not_implemented_everywhere():
+    for m in COURSE.modules:
+        for path, text in stubs.expected_stubs(m).items():
+            assert raises_everywhere(text), f"the stub generated for {path} has a function that does not raise"
 
 
 @pytest.mark.parametrize("name", MODULES)

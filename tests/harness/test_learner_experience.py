@@ -28,8 +28,9 @@ def tree_digest(folder):
     return h.hexdigest()
 
 
-def test_untouched_stubs_say_not_started_once_per_exercise(python_m):
-    done = python_m("kata", "test", "normalization", impl="exercises")
+def test_untouched_stubs_say_not_started_once_per_exercise(python_m, pristine_stubs):
+    folder, package = pristine_stubs
+    done = python_m("kata", "test", "normalization", impl=package, pythonpath=folder)
     assert done.returncode != 0
     out = done.stdout
     for ex in course.load().module("normalization").exercises:
@@ -135,7 +136,8 @@ def test_report_is_written_escaped_and_leaves_exercises_alone(python_m, tmp_path
     assert "progress report" in page and "from implementation <b>learner</b>" in page
     assert "<script>alert(1)" not in page, "learner text must be escaped"
     assert "Implement rms_norm from scratch" in page
-    assert tree_digest(ROOT / "exercises") == before
+    assert tree_digest(ROOT / "exercises") == before, \
+        "exercises/ changed while the report was made (if you were editing it meanwhile, run again)"
 
 
 def test_impl_can_be_any_package_on_pythonpath(python_m, tmp_path):

@@ -21,8 +21,10 @@ def test_reference_passes_visible_and_hidden(name):
 
 
 @pytest.mark.parametrize("name", MODULES)
-def test_untouched_stubs_are_all_not_started(name):
-    statuses = run_suites(course.load().module(name), "exercises", statuses=True)
+def test_untouched_stubs_are_all_not_started(name, pristine_stubs, monkeypatch):
+    folder, package = pristine_stubs
+    monkeypatch.syspath_prepend(str(folder))
+    statuses = run_suites(course.load().module(name), package, statuses=True)
     bad = {t: s for t, s in statuses.items() if s != "not started"}
     assert not bad, f"with untouched stubs every test must be 'not started': {bad}"
 

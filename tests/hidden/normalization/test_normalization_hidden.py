@@ -3,11 +3,26 @@ failures are reported by property name (the test's name) and one line, without e
 import pytest
 import torch
 
-from kata.testing import assert_close, assert_equal, exercise, fail, learner, randn, reference, tolerance
+from kata.testing import (assert_close, assert_equal, catalogue, exercise, fail, learner, randn, reference,
+                          suspects_from, tolerance)
 
 impl = learner("normalization")
 ref = reference("normalization")
+MISTAKES = catalogue("normalization")
 HALF = [torch.float16, torch.bfloat16]
+
+
+def check_rms(*args, **kw):
+    """The learner's rms_norm against the reference; a failure names a recognised mistake."""
+    expected = ref.rms_norm(*args, **kw)
+    assert_close(impl.rms_norm(*args, **kw), expected,
+                 suspects=suspects_from(MISTAKES, "rms_norm", lambda f: f(*args, **kw)))
+
+
+def check_ln(*args, **kw):
+    expected = ref.layer_norm(*args, **kw)
+    assert_close(impl.layer_norm(*args, **kw), expected,
+                 suspects=suspects_from(MISTAKES, "layer_norm", lambda f: f(*args, **kw)))
 
 
 def rms_case(shape=(2, 3, 16), seed=0, **kw):
@@ -25,46 +40,54 @@ def test_rms_norm_float16_row_containing_300_does_not_overflow():
     x, w = rms_case((2, 8), seed=1)
     x[0, 3] = 300.0  # 300**2 = 90000 > 65504, the float16 maximum
     x, w = x.half(), w.half()
-    assert_close(impl.rms_norm(x, w), ref.rms_norm(x, w))
+    check_rms(x, w)
 
 
 @exercise("rms_norm")
 @pytest.mark.parametrize("dtype", HALF, ids=str)
 def test_rms_norm_half_precision_matches_reference(dtype):
     x, w = rms_case(seed=2)
-    assert_close(impl.rms_norm(x.to(dtype), w.to(dtype)), ref.rms_norm(x.to(dtype), w.to(dtype)))
+    check_rms(x.to(dtype), w.to(dtype))
 
 
 @exercise("rms_norm")
 def test_rms_norm_tiny_inputs_put_eps_inside_the_sqrt():
     x, w = rms_case(seed=3, scale=1e-3)
-    assert_close(impl.rms_norm(x, w), ref.rms_norm(x, w))
+    check_rms(x, w)
 
 
 @exercise("rms_norm")
-def test_rms_norm_default_eps_is_1e_5():
+def test_rms_norm_default_eps_is_the_contracts():
     x, w = rms_case(seed=4, scale=3e-3)
-    assert_close(impl.rms_norm(x, w), ref.rms_norm(x, w, eps=1e-5))
+    check_rms(x, w)  # no eps given: the default must be 1e-5
+
+
+@exercise("rms_norm")
+@pytest.mark.parametrize("dtype", HALF, ids=str)
+def test_rms_norm_half_input_with_float32_weight_stays_half(dtype):
+    # RMSNorm's weight is a float32 parameter: the output must still come back in x's dtype.
+    x, w = rms_case(seed=30)
+    check_rms(x.to(dtype), w)
 
 
 @exercise("rms_norm")
 @pytest.mark.parametrize("dim", [1, 3, 7])
 def test_rms_norm_small_and_odd_dims(dim):
     x, w = rms_case((3, 5, dim), seed=5)
-    assert_close(impl.rms_norm(x, w), ref.rms_norm(x, w))
+    check_rms(x, w)
 
 
 @exercise("rms_norm")
 def test_rms_norm_extra_batch_dims():
     x, w = rms_case((2, 3, 4, 6), seed=6)
-    assert_close(impl.rms_norm(x, w), ref.rms_norm(x, w))
+    check_rms(x, w)
 
 
 @exercise("rms_norm")
 def test_rms_norm_non_contiguous_input():
     x, w = rms_case((6, 4, 10), seed=7)
     xt = x.transpose(0, 1)  # (4, 6, 10), not contiguous
-    assert_close(impl.rms_norm(xt, w), ref.rms_norm(xt, w))
+    check_rms(xt, w)
 
 
 @exercise("rms_norm")
@@ -123,7 +146,7 @@ def test_RMSNorm_half_input_gives_half_output(dtype):
 
 
 @exercise("RMSNorm")
-def test_RMSNorm_default_eps_is_1e_5():
+def test_RMSNorm_default_eps_is_the_contracts():
     # Small inputs (mean square about 1e-5), where eps decides the output.
     mine, theirs = impl.RMSNorm(8), ref.RMSNorm(8, eps=1e-5)
     x = randn(3, 8, seed=29, scale=3e-3)
@@ -152,7 +175,7 @@ def test_layer_norm_float16_row_containing_300_does_not_overflow():
     x, w, b = ln_case((2, 8), seed=15)
     x[1, 5] = 300.0
     x, w, b = x.half(), w.half(), b.half()
-    assert_close(impl.layer_norm(x, w, b), ref.layer_norm(x, w, b))
+    check_ln(x, w, b)
 
 
 @exercise("layer_norm")
@@ -160,7 +183,7 @@ def test_layer_norm_float16_row_containing_300_does_not_overflow():
 def test_layer_norm_half_precision_matches_reference(dtype):
     x, w, b = ln_case(seed=16)
     args = [t.to(dtype) for t in (x, w, b)]
-    assert_close(impl.layer_norm(*args), ref.layer_norm(*args))
+    check_ln(*args)
 
 
 @exercise("layer_norm")
@@ -173,21 +196,21 @@ def test_layer_norm_large_offset():
 @exercise("layer_norm")
 def test_layer_norm_tiny_inputs_put_eps_inside_the_sqrt():
     x, w, b = ln_case(seed=18, scale=1e-3)
-    assert_close(impl.layer_norm(x, w, b), ref.layer_norm(x, w, b))
+    check_ln(x, w, b)
 
 
 @exercise("layer_norm")
 @pytest.mark.parametrize("dim", [1, 2, 5])
 def test_layer_norm_small_and_odd_dims(dim):
     x, w, b = ln_case((3, 4, dim), seed=19)
-    assert_close(impl.layer_norm(x, w, b), ref.layer_norm(x, w, b))
+    check_ln(x, w, b)
 
 
 @exercise("layer_norm")
 def test_layer_norm_extra_batch_dims_and_non_contiguous_input():
     x, w, b = ln_case((3, 2, 5, 7), seed=20)
     xt = x.transpose(1, 2)
-    assert_close(impl.layer_norm(xt, w, b), ref.layer_norm(xt, w, b))
+    check_ln(xt, w, b)
 
 
 @exercise("layer_norm")

@@ -130,7 +130,7 @@ def test_rope_cos_sin_non_default_bases(head_dim, max_len, base):
 
 
 @exercise("rope_cos_sin")
-def test_rope_cos_sin_default_base_is_1e6():
+def test_rope_cos_sin_default_base_is_one_million():
     assert_tables(impl.rope_cos_sin(8, 5), ref.rope_cos_sin(8, 5, base=1e6), 5, suspects=table_suspects(8, 5))
 
 

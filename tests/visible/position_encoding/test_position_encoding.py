@@ -115,7 +115,7 @@ def test_rope_frequencies_worked_examples():
 
 
 @exercise("rope_frequencies")
-def test_rope_frequencies_default_base_is_1e6():
+def test_rope_frequencies_default_base_is_one_million():
     # 1e6 ** (-2/4) = 0.001 (with the RoPE paper's 10000 it would be 0.01).
     assert_close(impl.rope_frequencies(4), torch.tensor([1.0, 0.001]), suspects=suspects("rope_frequencies", 4),
                  hint="the contract's default is base=1e6, as in Llama 3 and Qwen")
