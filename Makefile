@@ -14,6 +14,8 @@ PY     := $(VENV)/bin/python
 KATA   := $(PY) -m kata
 # Where pip finds a CPU-only torch if the default index would give a CUDA build (see README).
 TORCH_INDEX ?=
+# Cache compiled Python (some environments turn it off); a suite's run is mostly start-up time.
+unexport PYTHONDONTWRITEBYTECODE
 # IMPL defaults to exercises for tests and to reference for experiments (kata decides).
 ifdef IMPL
 export IMPL
