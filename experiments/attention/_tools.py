@@ -1,62 +1,7 @@
-"""Shared pieces of the attention experiments: two small tasks, reading a trained model's attention
-weights, and greedy generation. Not an experiment itself (it is not listed in course.toml)."""
-from dataclasses import dataclass
-
+"""Shared pieces of the attention experiments: reading a trained model's attention weights, and
+greedy generation. Their tasks, TwoLookups and Periodic, live in kata.lab.tasks. Not an experiment
+itself (it is not listed in course.toml)."""
 import torch
-
-from kata.lab.tasks import IGNORE, Task
-
-
-@dataclass
-class TwoLookups(Task):
-    """Predict the pair (token lag_a back, token lag_b back) as one class: x[t-a] * S + x[t-b].
-
-    Two different positions must be read at once, and which one was which matters (the pair is
-    ordered). Values carry no position, so one softmax that splits its weight between the two
-    tokens returns an average in which the order is blurred."""
-    lag_a: int = 1
-    lag_b: int = 4
-    length: int = 16
-    n_symbols: int = 5
-
-    @property
-    def vocab(self):
-        return self.n_symbols ** 2  # inputs use the first n_symbols ids, targets all pairs
-
-    @property
-    def seq_len(self):
-        return self.length
-
-    def sample(self, gen, batch):
-        x = torch.randint(0, self.n_symbols, (batch, self.length), generator=gen)
-        y = torch.full_like(x, IGNORE)
-        a, b, n = self.lag_a, self.lag_b, self.length
-        y[:, b:] = x[:, b - a: n - a] * self.n_symbols + x[:, : n - b]
-        return x, y
-
-
-@dataclass
-class Periodic(Task):
-    """Next-token prediction on a random pattern of `period` tokens repeated: a b c d a b c d ...
-
-    The first period cannot be predicted by anyone who reads left to right (chance is
-    1 / n_symbols); every later token is the one `period` steps back."""
-    period: int = 4
-    length: int = 16
-    n_symbols: int = 10
-
-    @property
-    def vocab(self):
-        return self.n_symbols
-
-    @property
-    def seq_len(self):
-        return self.length
-
-    def sample(self, gen, batch):
-        pattern = torch.randint(0, self.n_symbols, (batch, self.period), generator=gen)
-        seq = pattern.repeat(1, self.length // self.period + 2)[:, : self.length + 1]
-        return seq[:, :-1], seq[:, 1:]  # inputs, next tokens
 
 
 @torch.no_grad()

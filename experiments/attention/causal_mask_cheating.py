@@ -17,9 +17,10 @@ import math
 import torch
 
 from kata.lab.models import Parts, TinyDecoder
+from kata.lab.tasks import Periodic
 from kata.lab.train import smooth, train
 
-from ._tools import Periodic, generate
+from ._tools import generate
 
 
 @torch.no_grad()

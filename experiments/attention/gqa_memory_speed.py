@@ -21,7 +21,7 @@ from kata.lab.models import Parts, TinyDecoder
 from kata.lab.tasks import accuracy
 from kata.lab.train import train
 
-from ._tools import TwoLookups
+from kata.lab.tasks import TwoLookups
 
 BYTES_BF16 = 2
 
