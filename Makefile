@@ -5,7 +5,10 @@
 ##  make test-<module>     visible suite          make grade-<module>   visible + hidden
 ##  make exp-<module>      experiments            make quiz-<module>    the module's quiz
 ##  make hint EX=<name>    next hint level        make report           HTML progress report
-##  make status            progress               make check            the project's own tests
+##  make status            progress, time left    make next             the next exercise
+##  make watch             rerun tests on save    make reset EX=<name>  restore a stub (backs yours up)
+##  make check             the project's own tests
+##  make train             train the capstone LM (~2 min)   make generate   sample from it (ARGS="--prompt ...")
 ##  IMPL=<package>         test another implementation (default: exercises)
 
 PYTHON ?= python3
@@ -22,7 +25,7 @@ export IMPL
 endif
 
 .DEFAULT_GOAL := help
-.PHONY: help setup check bench report status hint quiz clean-env FORCE
+.PHONY: help setup check bench report status next watch reset hint quiz train generate clean-env FORCE
 
 help:
 	@sed -n 's/^## \{0,1\}//p' Makefile
@@ -58,8 +61,25 @@ hint: setup
 status: setup
 	@$(KATA) status
 
+next: setup
+	@$(KATA) next
+
+watch: setup
+	@$(KATA) watch
+
+reset: setup
+	@$(KATA) reset $(EX)
+
 report: setup
 	@$(KATA) report
+
+# The capstone: train TinyLM for about 2 minutes on the shipped text, then sample from it.
+# IMPL (exported above) picks the implementation; ARGS passes options, e.g. ARGS="--seconds 30".
+train: setup
+	@$(PY) -m kata.lm.train $(ARGS)
+
+generate: setup
+	@$(PY) -m kata.lm.generate $(ARGS)
 
 bench: setup
 	@$(PY) scripts/bench.py

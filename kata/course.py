@@ -39,6 +39,8 @@ class Module:
     experiments: tuple[str, ...] = ()
     forbidden: tuple[str, ...] = ()
     alias: str | None = None
+    concepts: tuple[tuple[str, str], ...] = ()  # (key, what the learner should understand)
+    milestones: tuple[tuple[str, str], ...] = ()  # (key a tool records in progress, checklist text)
 
     @property
     def lesson(self) -> Path:
@@ -105,6 +107,8 @@ def load() -> Course:
             name=m["name"], title=m["title"], hours=float(m["hours"]), summary=m.get("summary", ""),
             exercises=exercises, experiments=tuple(m.get("experiments", ())),
             forbidden=tuple(m.get("forbidden", ())), alias=m.get("alias"),
+            concepts=tuple((k, text) for k, text in m.get("concepts", ())),
+            milestones=tuple((k, text) for k, text in m.get("milestones", ())),
         ))
     c = data["course"]
     return Course(title=c["title"], quiz_pass_fraction=float(c["quiz_pass_fraction"]), modules=tuple(modules))

@@ -4,6 +4,7 @@ syntax error in one file fails that module's tests only."""
 from __future__ import annotations
 
 import importlib
+import importlib.machinery
 import os
 import sys
 import traceback
@@ -47,12 +48,43 @@ def _short(path: str) -> str:
         return path
 
 
+class _FromSource(importlib.machinery.SourceFileLoader):
+    """Compiles the learner's files from their text every time, never from a .pyc: a .pyc is
+    trusted when size and mtime (whole seconds) match, so two saves of the same length within a
+    second (2* -> 3*) would test the old code. It also keeps __pycache__ out of exercises/."""
+
+    def get_code(self, fullname):
+        return self.source_to_code(self.get_data(self.path), self.path)
+
+
+class _LearnerFinder:
+    """A meta-path finder for the package under test only (never the reference or torch)."""
+
+    def __init__(self, package: str):
+        self.package = package
+
+    def find_spec(self, name, path=None, target=None):
+        if name != self.package and not name.startswith(self.package + "."):
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(name, path)
+        if spec is not None and isinstance(spec.loader, importlib.machinery.SourceFileLoader):
+            spec.loader = _FromSource(spec.loader.name, spec.loader.path)
+        return spec
+
+
+def _fresh_imports_for(package: str) -> None:
+    if package == "reference" or any(isinstance(f, _LearnerFinder) and f.package == package for f in sys.meta_path):
+        return
+    sys.meta_path.insert(0, _LearnerFinder(package))
+
+
 def load(module: str, package: str | None = None) -> ModuleType:
     """Import `<package>.<module>` (package defaults to IMPL)."""
     package = package or _impl
     key = f"{package}.{module}"
     if key in _failures:
         raise _failures[key]
+    _fresh_imports_for(package.split(".")[0])
     try:
         return importlib.import_module(key)
     except SyntaxError as e:
@@ -79,6 +111,8 @@ class Impl:
         self._package = package
 
     def __getattr__(self, name: str):
+        if name.startswith("_") or name == "pytestmark":  # tools probing objects, never the contract
+            raise AttributeError(name)
         mod = load(self._module_name, self._package)
         try:
             return getattr(mod, name)
@@ -99,3 +133,15 @@ def learner(module: str) -> Impl:
 def reference(module: str) -> Impl:
     """The reference solution, the suites' source of expected values."""
     return Impl(module, "reference")
+
+
+def package_dir(name: str | None = None) -> Path:
+    """The folder of an implementation package (default IMPL), found without importing it, so a
+    learner's broken code can still be watched or reset."""
+    import importlib.util
+
+    name = name or _impl
+    spec = importlib.util.find_spec(name)
+    if spec is None or not spec.submodule_search_locations:
+        raise ImplImportError(f"no package named {name!r} (IMPL); is it on PYTHONPATH?")
+    return Path(list(spec.submodule_search_locations)[0]).resolve()

@@ -8,11 +8,9 @@ never fail is not a test). The suites run in-process once per mistake, so torch 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import importlib
 import importlib.machinery
 import importlib.util
-import io
 import sys
 from dataclasses import dataclass, field
 
@@ -59,17 +57,13 @@ class _Collector:
 
 def run_suites(module: course.Module, impl_name: str, statuses: bool = False) -> dict[str, str]:
     """{nodeid: "passed" | "failed"} (or the plugin's status per test) for both suites."""
-    import pytest
+    from . import runner
 
     collector = _Collector()
-    args = [str(module.visible_tests), str(module.hidden_tests), f"--impl={impl_name}",
-            "-q", "--tb=no", "-p", "no:cacheprovider",
-            "-p", "no:unraisableexception"]  # its gc.collect() per session doubles the cost
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        code = pytest.main(args, plugins=[collector])
-    if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
-        raise RuntimeError(f"the suites did not run under IMPL={impl_name} (exit {code}):\n{out.getvalue()[-2000:]}")
+    try:
+        runner.run([module], True, impl=impl_name, quiet=True, plugins=(collector,))
+    except RuntimeError as e:
+        raise RuntimeError(f"IMPL={impl_name}: {e}") from None
     return collector.statuses if statuses else collector.outcomes
 
 

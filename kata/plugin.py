@@ -11,8 +11,12 @@
 """
 from __future__ import annotations
 
+import gc
+import os
 import signal
+import sys
 import traceback
+import types
 from pathlib import Path
 
 import pytest
@@ -23,13 +27,15 @@ from .forbid import ForbiddenCall, forbidding
 from .results import Result, exercise_status, summarize
 
 
-class KataTimeout(Exception):
-    pass
+class KataTimeout(BaseException):
+    """A BaseException, like pytest's own outcomes, so a learner's `except Exception` around a loop
+    cannot swallow it."""
 
 
 def pytest_addoption(parser):
     group = parser.getgroup("kata")
     group.addoption("--impl", default=None, help="implementation package to test (default: $IMPL or exercises)")
+    group.addoption("--exercise", default=None, help="run only this exercise's tests (what `watch` does)")
 
 
 def pytest_configure(config):
@@ -68,6 +74,30 @@ def pytest_collection_modifyitems(config, items):
             raise pytest.UsageError(f"{item.nodeid} has no @exercise(...) marker")
         ex = c.module(module).exercise(marker.args[0])  # KeyError names a typo
         item.kata = (suite, module, ex.name)
+    only = config.getoption("--exercise")
+    if only:
+        keep = [i for i in items if getattr(i, "kata", (None, None, None))[2] == only]
+        config.hook.pytest_deselected(items=[i for i in items if i not in keep])
+        items[:] = keep
+
+
+def pytest_sessionfinish(session):
+    """Runs of the learner's own package feed `make status` and the report (.kata/progress.json)."""
+    results = getattr(session.config, "kata_results", [])
+    if impl.impl_name() != "exercises" or not results:
+        return
+    from . import progress
+
+    statuses = {}
+    for (_, exercise), suites in summarize(results).items():
+        statuses[exercise] = {suite: exercise_status(rs) for suite, rs in suites.items()}
+        broken = next((r.short for rs in suites.values() for r in rs if r.status == "broken"), None)
+        if broken:
+            statuses[exercise]["why"] = broken
+    try:
+        progress.record_run(statuses)
+    except OSError:  # a read-only checkout still gets its test results
+        pass
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -84,13 +114,31 @@ def pytest_runtest_call(item):
 
 # ---------------------------------------------------------------- timeouts (pytest-timeout hook)
 
+GIVE_UP_AFTER = 5  # extra seconds of swallowed timeouts (a bare `except:` in a loop) before the run stops
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_timeout_set_timer(item, settings):
-    """A timeout fails one test with a sentence instead of a stack dump."""
+    """A timeout fails one test with a sentence instead of a stack dump, and the learner function
+    that was looping is stopped for the rest of the run, so its other tests fail at once instead of
+    waiting out their own timeouts."""
     if settings.timeout <= 0 or not hasattr(signal, "SIGALRM"):
         return None
+    fired = []
 
     def handler(signum, frame):
+        fired.append(frame)
+        if len(fired) == 1:
+            _stop_looping_function(frame, settings.timeout)
+        elif len(fired) > GIVE_UP_AFTER:
+            where = _learner_code_in(frame)
+            capture = item.config.pluginmanager.getplugin("capturemanager")
+            if capture is not None:  # the message must reach the terminal, not pytest's capture file
+                capture.suspend_global_capture(in_=True)
+            sys.stderr.write(f"\n{item.nodeid}: the code{f' in {where[1]}' if where else ''} keeps catching the "
+                             f"timeout (a bare `except:` inside a loop?); stopping this run.\n")
+            sys.stderr.flush()
+            os._exit(3)
         raise KataTimeout(f"did not finish within {settings.timeout:g} s: a loop that never ends, "
                           f"or far too much work for these small inputs?")
 
@@ -101,8 +149,40 @@ def pytest_timeout_set_timer(item, settings):
         signal.signal(signal.SIGALRM, previous)
 
     item.cancel_timeout = cancel
-    signal.setitimer(signal.ITIMER_REAL, settings.timeout)
+    # It fires again every second until cancelled, in case the first one was caught.
+    signal.setitimer(signal.ITIMER_REAL, settings.timeout, 1.0)
     return True
+
+
+def _learner_code_in(frame):
+    """(code object, 'file:line in name') of the innermost frame in the implementation package."""
+    pkg = sys.modules.get(impl.impl_name().split(".")[0])
+    roots = [str(Path(p).resolve()) for p in getattr(pkg, "__path__", [])]
+    while frame is not None:
+        path = str(Path(frame.f_code.co_filename).resolve())
+        if roots and any(path.startswith(r) for r in roots):
+            return frame.f_code, f"{frame.f_code.co_name} ({Path(path).name}:{frame.f_lineno})"
+        frame = frame.f_back
+    return None
+
+
+def _stopped(*args, **kwargs):
+    __kata_looped__()  # noqa: F821 - found in the learner module's globals, set below
+
+
+def _stop_looping_function(frame, timeout) -> None:
+    found = _learner_code_in(frame)
+    if found is None:
+        return
+    code, where = found
+
+    def looped():
+        raise KataTimeout(f"{where} did not finish in an earlier test (stopped after {timeout:g} s); "
+                          f"fix that loop first")
+    for f in gc.get_referrers(code):
+        if isinstance(f, types.FunctionType) and f.__code__ is code and f.__closure__ is None:
+            f.__globals__["__kata_looped__"] = looped  # in memory only; the file is never touched
+            f.__code__ = _stopped.__code__
 
 
 # ---------------------------------------------------------------- classification
@@ -147,6 +227,23 @@ def _stub_owner(exc: NotImplementedError):
         return None
 
 
+# What torch's own error messages usually mean in these exercises: (text in the error, advice).
+RAW_ERROR_ADVICE = [
+    ("must match the size of tensor", "shapes do not line up: a reduction without keepdim=True, or a missing "
+                                      "axis such as t[:, None, :]?"),
+    ("Attempting to broadcast", "shapes do not line up: a reduction without keepdim=True, or a missing axis?"),
+    ("before Module.__init__() call", "call super().__init__() first in __init__"),
+    ("expected m1 and m2 to have the same dtype", "a float32 tensor meets a half-precision one: cast one side"),
+    ("expected scalar type", "two dtypes meet in one operation: cast one side (and the result back with .to(x.dtype))"),
+    ("only implemented on integer and Boolean", "the mask must be a bool tensor"),
+    ("a leaf Variable that requires grad is being used in an in-place", "an input or parameter is changed in "
+                                                                        "place: write into a new tensor"),
+    ("Can't call numpy()", "stay in torch: .numpy() leaves autograd and the device"),
+    ("Error(s) in loading state_dict", "parameter names or shapes differ from the contract's: use the "
+                                       "docstring's names, bias=False"),
+]
+
+
 def classify(exc: BaseException, exercise: str) -> tuple[str, str, str]:
     """(status, one-line message, details) for an exception raised by a test."""
     if isinstance(exc, KataFailure):  # the test's own verdict wins over whatever it caught
@@ -163,9 +260,13 @@ def classify(exc: BaseException, exercise: str) -> tuple[str, str, str]:
             return "broken", str(e), ""
     if isinstance(exc, (impl.ContractError, ForbiddenCall, KataTimeout)):
         return "failing", str(exc), ""
-    first = (str(exc).strip().splitlines() or [""])[0]
+    text = str(exc).strip()
+    first = (text.splitlines() or [""])[0]
     where = _learner_frame(exc)
     msg = f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+    advice = next((a for pattern, a in RAW_ERROR_ADVICE if pattern in text), "")
+    if advice:
+        msg += f" ({advice})"
     if where:
         return "failing", f"{msg} (raised at {where})", ""
     return "failing", msg, ""

@@ -17,7 +17,7 @@ def take(module: course.Module, answers: str | None = None) -> int:
     qs = questions(module)
     given = [a.strip().lower() for a in answers.split(",")] if answers else None
     print(f"Quiz · {module.title} · {len(qs)} questions. Answer with a letter.\n")
-    score = 0
+    score, right_ones = 0, []
     for i, q in enumerate(qs, 1):
         letters = string.ascii_lowercase[:len(q["choices"])]
         print(f"{i}. {q['question']}")
@@ -33,6 +33,8 @@ def take(module: course.Module, answers: str | None = None) -> int:
                 return 1
         right = reply == q["answer"]
         score += right
+        if right:
+            right_ones.append(i)
         print(("   ✓ right. " if right else f"   ✗ the answer is {q['answer']}). ") + q["explanation"].strip() + "\n")
     total = len(qs)
     passed = score >= course.load().quiz_pass_fraction * total
@@ -40,8 +42,11 @@ def take(module: course.Module, answers: str | None = None) -> int:
                                       f" — {course.load().quiz_pass_fraction:.0%} passes; reread the lesson and try again."))
 
     def record(d):
-        best = d["quiz"].get(module.name, {}).get("best", 0)
-        d["quiz"][module.name] = {"score": score, "total": total, "best": max(best, score), "when": progress.now()}
+        before = d["quiz"].get(module.name, {})
+        # "right": every question answered right in some attempt; the report ticks concepts from it.
+        ever = sorted(set(before.get("right", [])) | set(right_ones))
+        d["quiz"][module.name] = {"score": score, "total": total, "best": max(before.get("best", 0), score),
+                                  "when": progress.now(), "right": ever}
     progress.update(record)
     return 0 if passed else 1
 

@@ -116,6 +116,9 @@ def run_module(module: course.Module, quick: bool = False, only: str | None = No
             continue
         bad = [c for c in ctx.claims if not c.holds]
         failed += bool(bad)
+        if not quick:
+            from .. import progress
+            progress.update(lambda d: d["experiments"].__setitem__(f"{module.name}/{name}", progress.now()))
         print(f"  done in {time.perf_counter() - start:.1f} s; "
               f"{len(ctx.claims) - len(bad)}/{len(ctx.claims)} claims hold", flush=True)
     print(f"\nPlots are in {_rel(results_dir(module.name))}/")

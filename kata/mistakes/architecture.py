@@ -2,7 +2,6 @@
 
 Each replaces TransformerBlock as a whole and builds its parts from the reference, so in the
 mutation suite only the wiring of the block is wrong, never a part."""
-import torch
 from torch import nn
 
 from reference.attention import MultiHeadAttention

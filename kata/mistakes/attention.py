@@ -172,7 +172,7 @@ def sdpa_fixed_transpose(q, k, v, mask=None):
          "leading dims flattened with .view for bmm: fails on non-contiguous inputs (use reshape)")
 def sdpa_view_bmm(q, k, v, mask=None):
     *lead, lq, d = q.shape
-    lk, dv = k.shape[-2], v.shape[-1]
+    lk = k.shape[-2]
     scores = torch.bmm(q.view(-1, lq, d), k.view(-1, lk, d).transpose(1, 2)).view(*lead, lq, lk) / math.sqrt(d)
     out, weights = _finish(scores, v, mask)
     return out, weights

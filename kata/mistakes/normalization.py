@@ -24,6 +24,20 @@ def rms_norm_wrong_dim(x, weight, eps=1e-5):
     return (xf * torch.rsqrt(xf.pow(2).mean(0, keepdim=True) + eps) * weight).to(x.dtype)
 
 
+@mistake("rms_norm", "mean taken over the sequence dimension (dim=1 or -2) instead of the last one "
+                     "(dim=-1): each token must be normalized on its own")
+def rms_norm_sequence_dim(x, weight, eps=1e-5):
+    xf = x.float()
+    return (xf * torch.rsqrt(xf.pow(2).mean(-2, keepdim=True) + eps) * weight).to(x.dtype)
+
+
+@mistake("rms_norm", "mean taken over every element of x (no dim given): it must be per token, dim=-1, "
+                     "keepdim=True")
+def rms_norm_global_mean(x, weight, eps=1e-5):
+    xf = x.float()
+    return (xf * torch.rsqrt(xf.pow(2).mean() + eps) * weight).to(x.dtype)
+
+
 @mistake("rms_norm", "the mean is subtracted first: that is LayerNorm, RMSNorm does not center")
 def rms_norm_centers(x, weight, eps=1e-5):
     xf = x.float()
@@ -221,6 +235,11 @@ def pre_norm_no_residual(x, sublayer, norm):
 @mistake("pre_norm_residual", "the normalized input is added back instead of the raw input")
 def pre_norm_adds_normed(x, sublayer, norm):
     x = norm(x)
+    return x + sublayer(x)
+
+
+@mistake("pre_norm_residual", "the norm is never applied: x + sublayer(x) (the sublayer must get norm(x))")
+def pre_norm_no_norm(x, sublayer, norm):
     return x + sublayer(x)
 
 

@@ -18,8 +18,10 @@ HINT_LEVELS = ["The idea", "Step by step", "Common mistakes", "Check yourself"]
 
 
 def test_budgets_add_up_to_the_six_hour_path():
-    assert [m.hours for m in COURSE.modules] == [1.0, 1.5, 2.0, 1.0, 0.5]
-    assert MODULES == ["normalization", "position_encoding", "attention", "feedforward", "architecture"]
+    # The six-hour path, then the capstone (a tiny language model from the learner's own blocks).
+    assert [m.hours for m in COURSE.modules][:5] == [1.0, 1.5, 2.0, 1.0, 0.5]
+    assert MODULES == ["normalization", "position_encoding", "attention", "feedforward", "architecture",
+                       "capstone"]
 
 
 @pytest.mark.parametrize("name", MODULES)
@@ -86,6 +88,14 @@ def test_quiz_is_well_formed(name):
         assert 2 <= len(q["choices"]) <= 5
         assert q["answer"] in "abcde"[:len(q["choices"])], q["question"]
         assert len(q["explanation"]) > 40, f"explain the answer: {q['question']}"
+    # Each question checks one of the module's concepts; the report ticks a concept from them.
+    keys = [k for k, _ in COURSE.module(name).concepts]
+    assert keys, f"{name} lists no concepts in course.toml"
+    assert all(q.get("concept") in keys for q in qs), [q["question"][:60] for q in qs if q.get("concept") not in keys]
+    assert set(keys) == {q["concept"] for q in qs}, f"concepts no question checks: {set(keys) - {q['concept'] for q in qs}}"
+    # A quiz whose right answer is usually the longest choice can be passed without reading it.
+    longest = sum(max(q["choices"], key=len) == q["choices"]["abcde".index(q["answer"])] for q in qs)
+    assert longest <= len(qs) // 2, f"the right answer is the longest choice in {longest}/{len(qs)} questions"
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -9,7 +9,8 @@ import copy
 import pytest
 import torch
 
-from kata.testing import assert_close, assert_equal, exercise, fail, learner, randn, reference
+from kata.compare import MODULE_DEVICE_ADVICE, assert_unchanged, on_meta
+from kata.testing import assert_close, exercise, fail, learner, randn
 from tests.visible.architecture.test_architecture import (BLOCK_TOL, assert_block_matches, blaming_parts,
                                                           blocks, tables)
 
@@ -92,8 +93,7 @@ def test_TransformerBlock_does_not_modify_its_inputs():
     with torch.no_grad():
         out = mine(x, cos, sin)
     for name, t, t0 in zip(("x", "cos", "sin"), (x, cos, sin), saved):
-        assert_equal(t, t0, what=f"{name} after the call",
-                     hint="h = x + ... makes a new tensor; h = x; h += ... overwrites the caller's x")
+        assert_unchanged(t, t0, name)
     assert_close(out, theirs(*saved), **BLOCK_TOL)
 
 
@@ -123,5 +123,6 @@ def test_TransformerBlock_gradients_match_reference():
 def test_TransformerBlock_moves_to_the_meta_device():
     block = impl.TransformerBlock(32, 4, 2).to("meta")
     cos, sin = (t.to("meta") for t in tables(8, 8))
-    out = block(torch.empty(2, 6, 32, device="meta"), cos, sin)
+    out = on_meta(lambda: block(torch.empty(2, 6, 32, device="meta"), cos, sin), "TransformerBlock moved with "
+                  ".to('meta')", MODULE_DEVICE_ADVICE)
     assert_close(out, torch.empty(2, 6, 32, device="meta"))

@@ -8,13 +8,15 @@ import traceback
 import pytest
 import torch
 
-from kata.testing import (KataFailure, assert_close, assert_equal, exercise, fail, learner, randn, reference,
-                          tolerance)
+from kata.compare import assert_unchanged, load_reference_weights, on_meta
+from kata.testing import (KataFailure, assert_close, assert_equal, catalogue, exercise, fail, learner, randn,
+                          reference, suspects_from, tolerance)
 
 impl = learner("attention")
 ref = reference("attention")
 PE = learner("position_encoding")
 REF_PE = reference("position_encoding")
+MISTAKES = catalogue("attention")
 HALF = [torch.float16, torch.bfloat16]
 PE_EXERCISES = ("apply_rope", "rotate_half", "rope_cos_sin", "rope_frequencies", "sinusoidal_encoding")
 F32_LAYER = tolerance(torch.float32, scale=10)
@@ -34,11 +36,20 @@ def random_mask(lq, lk, seed, keep_every_row=True):
 
 
 def compare_sdpa(q, k, v, mask=None, tol_scale=1.0):
-    out, weights = impl.scaled_dot_product_attention(q, k, v, mask)
+    sus = suspects_from(MISTAKES, "scaled_dot_product_attention", lambda f: f(q, k, v, mask))
+    out, weights = sdpa_result(impl.scaled_dot_product_attention(q, k, v, mask))
     exp_out, exp_w = ref.scaled_dot_product_attention(q, k, v, mask)
     rtol, atol = tolerance(exp_out.dtype, scale=tol_scale)
-    assert_close(weights, exp_w, what="weights", rtol=rtol, atol=atol)
-    assert_close(out, exp_out, what="output", rtol=rtol, atol=atol)
+    assert_close(weights, exp_w, what="weights", rtol=rtol, atol=atol, suspects={c: r[1] for c, r in sus.items()})
+    assert_close(out, exp_out, what="output", rtol=rtol, atol=atol, suspects={c: r[0] for c, r in sus.items()})
+
+
+def sdpa_result(result):
+    """(output, weights) from the learner's return value, or a sentence saying what came back instead."""
+    if not isinstance(result, (tuple, list)) or len(result) != 2:
+        kind = f"a tuple of {len(result)}" if isinstance(result, tuple) else type(result).__name__
+        fail(f"scaled_dot_product_attention should return a tuple (output, weights), got {kind}")
+    return result
 
 
 # ---------------------------------------------------------------- causal_mask
@@ -46,7 +57,8 @@ def compare_sdpa(q, k, v, mask=None, tol_scale=1.0):
 @exercise("causal_mask")
 @pytest.mark.parametrize("seq_len", [1, 2, 9])
 def test_causal_mask_other_lengths(seq_len):
-    assert_equal(impl.causal_mask(seq_len), ref.causal_mask(seq_len), what=f"causal_mask({seq_len})")
+    assert_equal(impl.causal_mask(seq_len), ref.causal_mask(seq_len), what=f"causal_mask({seq_len})",
+                 suspects=suspects_from(MISTAKES, "causal_mask", lambda f: f(seq_len)))
 
 
 # ---------------------------------------------------------------- scaled_dot_product_attention
@@ -78,10 +90,11 @@ def test_sdpa_fully_masked_rows_give_zero_weights_and_zero_output():
     mask = random_mask(5, 7, seed=9)
     mask[2] = False
     mask[4] = False
-    out, weights = impl.scaled_dot_product_attention(q, k, v, mask)
+    out, weights = sdpa_result(impl.scaled_dot_product_attention(q, k, v, mask))
     for name, t in (("output", out), ("weights", weights)):
         if isinstance(t, torch.Tensor) and not bool(torch.isfinite(t).all()):
-            fail(f"{name} contains NaN or Inf for queries whose keys are all blocked")
+            fail(f"{name} contains NaN or Inf for queries whose keys are all blocked: softmax of a row that is "
+                 f"all -inf is 0/0; set the weights of such rows to zero (e.g. masked_fill where no key is allowed)")
     compare_sdpa(q, k, v, mask)
 
 
@@ -115,10 +128,12 @@ def test_sdpa_half_precision(dtype):
 @exercise("scaled_dot_product_attention")
 def test_sdpa_keeps_float64():
     q, k, v = (t.double() for t in sdpa_case(seed=15))
-    out, weights = impl.scaled_dot_product_attention(q, k, v, ref.causal_mask(7)[:5])
-    exp_out, exp_w = ref.scaled_dot_product_attention(q, k, v, ref.causal_mask(7)[:5])
-    assert_close(weights, exp_w, what="weights", rtol=1e-6, atol=1e-7)
-    assert_close(out, exp_out, what="output", rtol=1e-6, atol=1e-7)
+    mask = ref.causal_mask(7)[:5]
+    sus = suspects_from(MISTAKES, "scaled_dot_product_attention", lambda f: f(q, k, v, mask))
+    out, weights = sdpa_result(impl.scaled_dot_product_attention(q, k, v, mask))
+    exp_out, exp_w = ref.scaled_dot_product_attention(q, k, v, mask)
+    assert_close(weights, exp_w, what="weights", rtol=1e-6, atol=1e-7, suspects={c: r[1] for c, r in sus.items()})
+    assert_close(out, exp_out, what="output", rtol=1e-6, atol=1e-7, suspects={c: r[0] for c, r in sus.items()})
 
 
 @exercise("scaled_dot_product_attention")
@@ -137,7 +152,7 @@ def test_sdpa_does_not_modify_its_inputs():
     saved = [t.clone() for t in (q, k, v, mask)]
     impl.scaled_dot_product_attention(q, k, v, mask)
     for name, t, t0 in zip(("q", "k", "v", "mask"), (q, k, v, mask), saved):
-        assert_equal(t, t0, what=f"{name} after the call", hint="compute into new tensors; no in-place ops on inputs")
+        assert_unchanged(t, t0, name)
 
 
 @exercise("scaled_dot_product_attention")
@@ -145,7 +160,8 @@ def test_sdpa_creates_nothing_on_another_device():
     q, k, v = (torch.empty(2, 3, 5, 8, device="meta"), torch.empty(2, 3, 7, 8, device="meta"),
                torch.empty(2, 3, 7, 6, device="meta"))
     mask = torch.empty(5, 7, dtype=torch.bool, device="meta")
-    out, weights = impl.scaled_dot_product_attention(q, k, v, mask)
+    out, weights = sdpa_result(on_meta(lambda: impl.scaled_dot_product_attention(q, k, v, mask),
+                                       "scaled_dot_product_attention"))
     assert_close(out, torch.empty(2, 3, 5, 6, device="meta"), what="output")
     assert_close(weights, torch.empty(2, 3, 5, 7, device="meta"), what="weights")
 
@@ -157,7 +173,7 @@ def test_sdpa_gradients_match_reference():
     mine = [t.clone().requires_grad_() for t in (q, k, v)]
     theirs = [t.clone().requires_grad_() for t in (q, k, v)]
     g_out, g_w = randn(2, 3, 5, 6, seed=22), randn(2, 3, 5, 7, seed=23)
-    out, w = impl.scaled_dot_product_attention(*mine, mask)
+    out, w = sdpa_result(impl.scaled_dot_product_attention(*mine, mask))
     ((out * g_out).sum() + (w * g_w).sum()).backward()
     out, w = ref.scaled_dot_product_attention(*theirs, mask)
     ((out * g_out).sum() + (w * g_w).sum()).backward()
@@ -173,26 +189,29 @@ def test_sdpa_gradients_match_reference():
 @pytest.mark.parametrize("n_kv, n_rep", [(2, 3), (3, 2), (4, 4)])
 def test_repeat_kv_groups_of_distinct_kv_heads(n_kv, n_rep):
     x = randn(2, 5, n_kv, 6, seed=24)
-    assert_close(impl.repeat_kv(x, n_rep), ref.repeat_kv(x, n_rep), rtol=0, atol=0)
+    assert_close(impl.repeat_kv(x, n_rep), ref.repeat_kv(x, n_rep), rtol=0, atol=0,
+                 suspects=suspects_from(MISTAKES, "repeat_kv", lambda f: f(x, n_rep)))
 
 
 @exercise("repeat_kv")
 def test_repeat_kv_non_contiguous_input():
     x = randn(3, 2, 5, 4, seed=25).transpose(0, 2)  # (5, 2, 3, 4), not contiguous
-    assert_close(impl.repeat_kv(x, 2), ref.repeat_kv(x, 2), rtol=0, atol=0)
+    assert_close(impl.repeat_kv(x, 2), ref.repeat_kv(x, 2), rtol=0, atol=0,
+                 suspects=suspects_from(MISTAKES, "repeat_kv", lambda f: f(x, 2)))
 
 
 @exercise("repeat_kv")
 @pytest.mark.parametrize("dtype", HALF, ids=str)
 def test_repeat_kv_keeps_dtype(dtype):
     x = randn(2, 3, 2, 4, seed=26, dtype=dtype)
-    assert_close(impl.repeat_kv(x, 3), ref.repeat_kv(x, 3), rtol=0, atol=0)
+    assert_close(impl.repeat_kv(x, 3), ref.repeat_kv(x, 3), rtol=0, atol=0,
+                 suspects=suspects_from(MISTAKES, "repeat_kv", lambda f: f(x, 3)))
 
 
 @exercise("repeat_kv")
 def test_repeat_kv_creates_nothing_on_another_device():
     x = torch.empty(2, 3, 2, 4, device="meta")
-    assert_close(impl.repeat_kv(x, 3), torch.empty(2, 3, 6, 4, device="meta"))
+    assert_close(on_meta(lambda: impl.repeat_kv(x, 3), "repeat_kv"), torch.empty(2, 3, 6, 4, device="meta"))
 
 
 @exercise("repeat_kv")
@@ -220,13 +239,16 @@ def reference_module(dim, n_heads, n_kv_heads=None, seed=0):
 def pair(dim, n_heads, n_kv_heads=None, seed=0):
     theirs = reference_module(dim, n_heads, n_kv_heads, seed)
     mine = impl.MultiHeadAttention(dim, n_heads, n_kv_heads)
-    want = {k: tuple(v.shape) for k, v in theirs.state_dict().items()}
-    have = {k: tuple(v.shape) for k, v in mine.state_dict().items()}
-    if want != have:
-        fail(f"MultiHeadAttention({dim}, {n_heads}, n_kv_heads={n_kv_heads}) has parameters that do not "
-             f"match the contract, so the reference's weights do not load with strict=True")
-    mine.load_state_dict(theirs.state_dict(), strict=True)
+    load_reference_weights(mine, theirs, f"MultiHeadAttention({dim}, {n_heads}, n_kv_heads={n_kv_heads})")
     return mine, theirs
+
+
+def mha_suspects(theirs, *args, **kw):
+    def call(cls):
+        wrong = cls(theirs.q_proj.in_features, theirs.n_heads, theirs.n_kv_heads).to(args[0].dtype)
+        wrong.load_state_dict(theirs.state_dict(), strict=True)
+        return wrong(*args, **kw)
+    return suspects_from(MISTAKES, "MultiHeadAttention", call)
 
 
 # As in the visible suite: a failure caused by an unfinished or wrong part that MultiHeadAttention
@@ -237,6 +259,12 @@ PARTS = ("causal_mask", "scaled_dot_product_attention", "repeat_kv")
 def run_mha(module, x, *args, **kw):
     try:
         return module(x, *args, **kw)
+    except (RuntimeError, TypeError, ValueError, IndexError) as e:
+        # A crash inside the layer often comes from a part it calls (a wrong shape or dtype).
+        problem = part_problem(rope=bool(args) or "cos" in kw, dtype=x.dtype)
+        if problem:
+            fail(problem, f"{type(e).__name__}: {e}")
+        raise
     except NotImplementedError as e:
         head = str(e).split(":")[0].split(" ")[0]
         in_pe = head in PE_EXERCISES or any("position_encoding" in f.filename
@@ -249,15 +277,18 @@ def run_mha(module, x, *args, **kw):
     fail(f"finish {head} first: your MultiHeadAttention calls it, and it is not written yet")
 
 
-def part_problem(rope: bool) -> str | None:
+def part_problem(rope: bool, dtype: torch.dtype = torch.float32) -> str | None:
     q, k, v = randn(2, 3, 5, 4, seed=90), randn(2, 3, 5, 4, seed=91), randn(2, 3, 5, 4, seed=92)
     kv = randn(2, 5, 2, 4, seed=93)
     cos, sin = REF_PE.rope_cos_sin(4, 5, base=100.0)
+    qh, kh, vh = (t.to(dtype) for t in (q, k, v))
     probes = [("causal_mask", impl, ref, lambda m: m.causal_mask(5)),
               ("scaled_dot_product_attention", impl, ref,
                lambda m: m.scaled_dot_product_attention(q, k, v, m.causal_mask(5))[0]),
               ("scaled_dot_product_attention", impl, ref, lambda m: m.scaled_dot_product_attention(q, k, v)[0]),
-              ("repeat_kv", impl, ref, lambda m: m.repeat_kv(kv, 2))]
+              ("repeat_kv", impl, ref, lambda m: m.repeat_kv(kv, 2)),
+              ("scaled_dot_product_attention", impl, ref, lambda m: torch.tensor(
+                  [float(t.dtype == dtype) for t in m.scaled_dot_product_attention(qh, kh, vh)]))]
     if rope:
         probes.append(("position_encoding.apply_rope", PE, REF_PE, lambda m: m.apply_rope(kv, cos, sin)))
     for name, mine, theirs, probe in probes:
@@ -277,11 +308,11 @@ def compare_mha(mine, theirs, x, *args, tol=None, **kw):
     expected = theirs(x, *args, **kw)
     rtol, atol = tol or (F32_LAYER if x.dtype == torch.float32 else tolerance(x.dtype, scale=2.0))
     try:
-        assert_close(out, expected, rtol=rtol, atol=atol)
+        assert_close(out, expected, rtol=rtol, atol=atol, suspects=mha_suspects(theirs, x, *args, **kw))
         return
     except KataFailure as e:
         err = e
-    problem = part_problem(rope=bool(args))
+    problem = part_problem(rope=bool(args), dtype=x.dtype)
     if problem:
         fail(problem)
     raise err
@@ -317,7 +348,8 @@ def test_MultiHeadAttention_causal_flag_is_honoured():
     compare_mha(mine, theirs, x, causal=True)
     compare_mha(mine, theirs, x, causal=False)
     assert_close(run_mha(mine, x), theirs(x, causal=True), rtol=F32_LAYER[0], atol=F32_LAYER[1],
-                 what="output without the causal argument (the default is causal=True)")
+                 what="output without the causal argument (the default is causal=True)",
+                 suspects=mha_suspects(theirs, x))
 
 
 @exercise("MultiHeadAttention")
@@ -367,11 +399,21 @@ def test_MultiHeadAttention_does_not_modify_its_input():
     x = randn(2, 5, 48, seed=49)
     x0 = x.clone()
     run_mha(mine, x)
-    assert_equal(x, x0, what="x after the call")
+    assert_unchanged(x, x0, "x")
 
 
 @exercise("MultiHeadAttention")
 def test_MultiHeadAttention_gradients_match_reference():
+    try:
+        gradients_match_reference()
+    except KataFailure:
+        problem = part_problem(rope=False)
+        if problem:
+            fail(problem)
+        raise
+
+
+def gradients_match_reference():
     mine, theirs = pair(48, 6, 3, seed=50)
     x = randn(2, 5, 48, seed=51)
     xa, xb = x.clone().requires_grad_(), x.clone().requires_grad_()
@@ -391,4 +433,5 @@ def test_MultiHeadAttention_gradients_match_reference():
 @exercise("MultiHeadAttention")
 def test_MultiHeadAttention_runs_on_the_meta_device():
     mine = impl.MultiHeadAttention(48, 6, 3).to("meta")
-    assert_close(run_mha(mine, torch.empty(2, 5, 48, device="meta")), torch.empty(2, 5, 48, device="meta"))
+    out = on_meta(lambda: run_mha(mine, torch.empty(2, 5, 48, device="meta")), "MultiHeadAttention on meta")
+    assert_close(out, torch.empty(2, 5, 48, device="meta"))

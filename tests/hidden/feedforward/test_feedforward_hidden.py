@@ -5,11 +5,16 @@ import copy
 import pytest
 import torch
 
-from kata.testing import assert_close, assert_equal, exercise, fail, learner, randn, reference
+from kata.compare import (MODULE_DEVICE_ADVICE, agrees, assert_unchanged, load_reference_weights,
+                          on_meta)
+from kata.testing import (blame_parts, assert_close, assert_equal, catalogue, exercise, fail, learner, randn, reference,
+                          suspects_from)
 
 impl = learner("feedforward")
 ref = reference("feedforward")
 HALF = [torch.float16, torch.bfloat16]
+MISTAKES = catalogue("feedforward")
+CONFIGS = {}  # id(reference module) -> (name, args, kwargs) it was built with, for the suspects
 
 # float32 layers against the reference: a correct but differently ordered computation lands within
 # ~1.2e-6 at unit scale (measured), every known mistake is off by more than 1e-3.
@@ -31,8 +36,26 @@ def randomize(module, seed):
 def loaded(name, *args, seed=0, **kw):
     theirs = randomize(getattr(ref, name)(*args, **kw), seed)
     mine = getattr(impl, name)(*args, **kw)
-    mine.load_state_dict(theirs.state_dict(), strict=True)
+    load_reference_weights(mine, theirs, name)
+    CONFIGS[id(theirs)] = (name, args, kw)
     return mine, theirs
+
+
+def layer_suspects(theirs, x):
+    """Outputs of the known wrong versions of the same layer, given the same weights and input."""
+    if id(theirs) not in CONFIGS:
+        return {}
+    name, args, kw = CONFIGS[id(theirs)]
+
+    def call(cls):
+        wrong = cls(*args, **kw).to(next(theirs.parameters()).dtype)
+        wrong.load_state_dict(theirs.state_dict(), strict=True)
+        return wrong(x)
+    return suspects_from(MISTAKES, name, call)
+
+
+def check_layer(mine, theirs, x, what="output"):
+    assert_close(mine(x), theirs(x), what=what, **LAYER_TOL, suspects=layer_suspects(theirs, x))
 
 
 def half_expected(theirs, x):
@@ -70,7 +93,7 @@ def test_silu_half_precision_stays_half_and_finite(dtype):
 @exercise("silu")
 def test_silu_keeps_float64():
     x = randn(3, 7, seed=2, scale=3.0, dtype=torch.float64)
-    assert_close(impl.silu(x.clone()), ref.silu(x))
+    assert_close(impl.silu(x.clone()), ref.silu(x), suspects=suspects_from(MISTAKES, "silu", lambda f: f(x)))
 
 
 @exercise("silu")
@@ -78,7 +101,7 @@ def test_silu_does_not_modify_its_input():
     x = randn(2, 3, 8, seed=3)
     x0 = x.clone()
     out = impl.silu(x)
-    assert_equal(x, x0, what="x after the call", hint="compute into a new tensor; no in-place ops on the input")
+    assert_unchanged(x, x0, "x")
     assert_close(out, ref.silu(x0))
 
 
@@ -97,7 +120,7 @@ def test_silu_gradient_on_a_non_contiguous_input():
 
 @exercise("silu")
 def test_silu_creates_nothing_on_another_device():
-    out = impl.silu(torch.empty(2, 3, 8, device="meta"))
+    out = on_meta(lambda: impl.silu(torch.empty(2, 3, 8, device="meta")), "silu")
     assert_close(out, torch.empty(2, 3, 8, device="meta"))
 
 
@@ -134,7 +157,8 @@ def test_FeedForward_half_precision(dtype):
     mine, theirs = loaded("FeedForward", 24, 40, seed=6)
     mine, theirs = mine.to(dtype), theirs.to(dtype)
     x = randn(3, 5, 24, seed=7).to(dtype)
-    assert_close(mine(x), half_expected(theirs, x), **HALF_LAYER_TOL[dtype], against="the float32 reference")
+    assert_close(mine(x), half_expected(theirs, x), **HALF_LAYER_TOL[dtype], against="the float32 reference",
+                 suspects=layer_suspects(theirs, x))
 
 
 @exercise("FeedForward")
@@ -143,7 +167,7 @@ def test_FeedForward_non_contiguous_input_is_left_unchanged():
     x = randn(5, 3, 24, seed=9).transpose(0, 1)
     x0 = x.clone()
     out = mine(x)
-    assert_equal(x, x0, what="x after the call")
+    assert_unchanged(x, x0, "x")
     assert_close(out, theirs(x0), **LAYER_TOL)
 
 
@@ -151,7 +175,7 @@ def test_FeedForward_non_contiguous_input_is_left_unchanged():
 def test_FeedForward_extra_batch_dims():
     mine, theirs = loaded("FeedForward", 12, 20, seed=10)
     x = randn(2, 3, 4, 12, seed=11)
-    assert_close(mine(x), theirs(x), **LAYER_TOL)
+    check_layer(mine, theirs, x)
 
 
 @exercise("FeedForward")
@@ -163,10 +187,12 @@ def test_FeedForward_gradients_match_reference():
 @exercise("FeedForward")
 def test_FeedForward_moves_to_the_meta_device():
     ff = impl.FeedForward(8, 20).to("meta")
-    assert_close(ff(torch.empty(2, 3, 8, device="meta")), torch.empty(2, 3, 8, device="meta"))
+    out = on_meta(lambda: ff(torch.empty(2, 3, 8, device="meta")), "FeedForward moved with .to('meta')",
+                  MODULE_DEVICE_ADVICE)
+    assert_close(out, torch.empty(2, 3, 8, device="meta"))
     mine, theirs = loaded("FeedForward", 8, 20, seed=15)
     x = randn(2, 3, 8, seed=16, scale=3.0)
-    assert_close(mine(x), theirs(x), **LAYER_TOL)
+    check_layer(mine, theirs, x)
 
 
 # ---------------------------------------------------------------- SwiGLU
@@ -175,7 +201,7 @@ def test_FeedForward_moves_to_the_meta_device():
 def test_SwiGLU_hidden_dim_passed_explicitly():
     mine, theirs = loaded("SwiGLU", 24, hidden_dim=40, seed=17)
     x = randn(2, 5, 24, seed=18)
-    assert_close(mine(x), theirs(x), **LAYER_TOL)
+    check_layer(mine, theirs, x)
 
 
 @exercise("SwiGLU")
@@ -183,7 +209,7 @@ def test_SwiGLU_default_width_uses_multiple_of():
     # dim 100, multiple_of 32: int(266.7) = 266 -> 288 (with 64 it would be 320).
     mine, theirs = loaded("SwiGLU", 100, multiple_of=32, seed=19)
     x = randn(2, 3, 100, seed=20)
-    assert_close(mine(x), theirs(x), **LAYER_TOL)
+    check_layer(mine, theirs, x)
 
 
 @exercise("SwiGLU")
@@ -192,7 +218,8 @@ def test_SwiGLU_half_precision(dtype):
     mine, theirs = loaded("SwiGLU", 24, hidden_dim=40, seed=21)
     mine, theirs = mine.to(dtype), theirs.to(dtype)
     x = randn(3, 5, 24, seed=22).to(dtype)
-    assert_close(mine(x), half_expected(theirs, x), **HALF_LAYER_TOL[dtype], against="the float32 reference")
+    assert_close(mine(x), half_expected(theirs, x), **HALF_LAYER_TOL[dtype], against="the float32 reference",
+                 suspects=layer_suspects(theirs, x))
 
 
 @exercise("SwiGLU")
@@ -201,7 +228,7 @@ def test_SwiGLU_non_contiguous_input_is_left_unchanged():
     x = randn(5, 3, 24, seed=24).transpose(0, 1)
     x0 = x.clone()
     out = mine(x)
-    assert_equal(x, x0, what="x after the call")
+    assert_unchanged(x, x0, "x")
     assert_close(out, theirs(x0), **LAYER_TOL)
 
 
@@ -216,13 +243,25 @@ def test_SwiGLU_one_token_and_extra_batch_dims():
     mine, theirs = loaded("SwiGLU", 12, hidden_dim=20, seed=28)
     for shape in ((1, 1, 12), (2, 3, 4, 12)):
         x = randn(*shape, seed=29)
-        assert_close(mine(x), theirs(x), what=f"output for an input of shape {shape}", **LAYER_TOL)
+        check_layer(mine, theirs, x, what=f"output for an input of shape {shape}")
 
 
 @exercise("SwiGLU")
 def test_SwiGLU_moves_to_the_meta_device():
     glu = impl.SwiGLU(8, hidden_dim=20).to("meta")
-    assert_close(glu(torch.empty(2, 3, 8, device="meta")), torch.empty(2, 3, 8, device="meta"))
+    out = on_meta(lambda: glu(torch.empty(2, 3, 8, device="meta")), "SwiGLU moved with .to('meta')",
+                  MODULE_DEVICE_ADVICE)
+    assert_close(out, torch.empty(2, 3, 8, device="meta"))
     mine, theirs = loaded("SwiGLU", 8, hidden_dim=20, seed=30)
     x = randn(2, 3, 8, seed=31, scale=3.0)
-    assert_close(mine(x), theirs(x), **LAYER_TOL)
+    check_layer(mine, theirs, x)
+
+
+# ---------------------------------------------------------------- your own earlier parts
+# SwiGLU calls your silu and swiglu_hidden_dim: when one of them is wrong, a SwiGLU failure names it.
+
+_PROBE = randn(3, 5, seed=99, scale=3.0)
+PARTS = {"SwiGLU": [("silu", lambda: agrees(impl.silu(_PROBE.clone()), ref.silu(_PROBE))),
+                    ("swiglu_hidden_dim", lambda: all(impl.swiglu_hidden_dim(d, m) == ref.swiglu_hidden_dim(d, m)
+                                                      for d, m in ((8, 64), (48, 16), (512, 64))))]}
+blame_parts(globals(), PARTS)

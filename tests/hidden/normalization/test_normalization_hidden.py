@@ -3,8 +3,9 @@ failures are reported by property name (the test's name) and one line, without e
 import pytest
 import torch
 
-from kata.testing import (assert_close, assert_equal, catalogue, exercise, fail, learner, randn, reference,
-                          suspects_from, tolerance)
+from kata.compare import MODULE_DEVICE_ADVICE, agrees, assert_unchanged, backward_of, on_meta
+from kata.testing import (blame_parts, assert_close, catalogue, exercise, fail, learner, randn, reference,
+                          suspects_from)
 
 impl = learner("normalization")
 ref = reference("normalization")
@@ -93,8 +94,9 @@ def test_rms_norm_non_contiguous_input():
 @exercise("rms_norm")
 def test_rms_norm_keeps_float64():
     x, w = rms_case(seed=8)
-    out = impl.rms_norm(x.double(), w.double())
-    assert_close(out, ref.rms_norm(x.double(), w.double()), rtol=1e-5, atol=1e-6)
+    x, w = x.double(), w.double()
+    assert_close(impl.rms_norm(x, w), ref.rms_norm(x, w), rtol=1e-5, atol=1e-6,
+                 suspects=suspects_from(MISTAKES, "rms_norm", lambda f: f(x, w)))
 
 
 @exercise("rms_norm")
@@ -102,8 +104,8 @@ def test_rms_norm_does_not_modify_its_inputs():
     x, w = rms_case(seed=9)
     x0, w0 = x.clone(), w.clone()
     impl.rms_norm(x, w)
-    assert_equal(x, x0, what="x after the call", hint="compute into new tensors; no in-place ops on inputs")
-    assert_equal(w, w0, what="weight after the call")
+    assert_unchanged(x, x0, "x")
+    assert_unchanged(w, w0, "weight")
 
 
 @exercise("rms_norm")
@@ -124,39 +126,43 @@ def test_rms_norm_gradients_match_reference():
 def test_rms_norm_creates_nothing_on_another_device():
     # On the meta device any tensor built without device=x.device raises or ends up elsewhere.
     x, w = torch.empty(2, 3, 8, device="meta"), torch.empty(8, device="meta")
-    out = impl.rms_norm(x, w)
+    out = on_meta(lambda: impl.rms_norm(x, w), "rms_norm")
     assert_close(out, torch.empty(2, 3, 8, device="meta"))
 
 
 # ---------------------------------------------------------------- RMSNorm
 
+def check_module(mine, theirs, x):
+    """The learner's RMSNorm against the reference one; a failure names a recognised wrong class."""
+    def call(cls):  # both modules are fresh: so is each wrong one
+        return cls(theirs.weight.shape[0], theirs.eps)(x)
+    assert_close(mine(x), theirs(x), suspects=suspects_from(MISTAKES, "RMSNorm", call))
+
+
 @exercise("RMSNorm")
 def test_RMSNorm_uses_its_eps():
     mine, theirs = impl.RMSNorm(8, eps=0.5), ref.RMSNorm(8, eps=0.5)
-    x = randn(3, 8, seed=12)
-    assert_close(mine(x), theirs(x))
+    check_module(mine, theirs, randn(3, 8, seed=12))
 
 
 @exercise("RMSNorm")
 @pytest.mark.parametrize("dtype", HALF, ids=str)
 def test_RMSNorm_half_input_gives_half_output(dtype):
     mine, theirs = impl.RMSNorm(8), ref.RMSNorm(8)  # float32 weight, half input
-    x = randn(2, 3, 8, seed=13, dtype=dtype)
-    assert_close(mine(x), theirs(x))
+    check_module(mine, theirs, randn(2, 3, 8, seed=13, dtype=dtype))
 
 
 @exercise("RMSNorm")
 def test_RMSNorm_default_eps_is_the_contracts():
     # Small inputs (mean square about 1e-5), where eps decides the output.
     mine, theirs = impl.RMSNorm(8), ref.RMSNorm(8, eps=1e-5)
-    x = randn(3, 8, seed=29, scale=3e-3)
-    assert_close(mine(x), theirs(x))
+    check_module(mine, theirs, randn(3, 8, seed=29, scale=3e-3))
 
 
 @exercise("RMSNorm")
 def test_RMSNorm_weight_is_trained():
     norm = impl.RMSNorm(4)
-    norm(randn(2, 4, seed=14)).pow(2).sum().backward()
+    backward_of(lambda: norm(randn(2, 4, seed=14)).pow(2).sum(), "RMSNorm's output")
     w = dict(norm.named_parameters()).get("weight")
     if w is None or w.grad is None:
         fail("RMSNorm.weight received no gradient: make it an nn.Parameter used in forward")
@@ -165,7 +171,9 @@ def test_RMSNorm_weight_is_trained():
 @exercise("RMSNorm")
 def test_RMSNorm_moves_to_the_meta_device():
     norm = impl.RMSNorm(8).to("meta")
-    assert_close(norm(torch.empty(2, 8, device="meta")), torch.empty(2, 8, device="meta"))
+    out = on_meta(lambda: norm(torch.empty(2, 8, device="meta")), "RMSNorm moved with .to('meta')",
+                  MODULE_DEVICE_ADVICE)
+    assert_close(out, torch.empty(2, 8, device="meta"))
 
 
 # ---------------------------------------------------------------- layer_norm
@@ -190,7 +198,8 @@ def test_layer_norm_half_precision_matches_reference(dtype):
 def test_layer_norm_large_offset():
     # +1000 on every entry: variance as E[x^2] - E[x]^2 loses every digit in float32.
     x, w, b = ln_case(seed=17, offset=1000.0)
-    assert_close(impl.layer_norm(x, w, b), ref.layer_norm(x, w, b), rtol=1e-3, atol=1e-3)
+    assert_close(impl.layer_norm(x, w, b), ref.layer_norm(x, w, b), rtol=1e-3, atol=1e-3,
+                 suspects=suspects_from(MISTAKES, "layer_norm", lambda f: f(x, w, b)))
 
 
 @exercise("layer_norm")
@@ -219,7 +228,7 @@ def test_layer_norm_does_not_modify_its_inputs():
     saved = [t.clone() for t in (x, w, b)]
     impl.layer_norm(x, w, b)
     for name, t, t0 in zip(("x", "weight", "bias"), (x, w, b), saved):
-        assert_equal(t, t0, what=f"{name} after the call")
+        assert_unchanged(t, t0, name)
 
 
 @exercise("layer_norm")
@@ -239,7 +248,7 @@ def test_layer_norm_gradients_match_reference():
 @exercise("layer_norm")
 def test_layer_norm_creates_nothing_on_another_device():
     x, w, b = (torch.empty(*s, device="meta") for s in ((2, 3, 8), (8,), (8,)))
-    assert_close(impl.layer_norm(x, w, b), torch.empty(2, 3, 8, device="meta"))
+    assert_close(on_meta(lambda: impl.layer_norm(x, w, b), "layer_norm"), torch.empty(2, 3, 8, device="meta"))
 
 
 # ---------------------------------------------------------------- residual steps
@@ -271,8 +280,8 @@ def test_pre_norm_sublayer_sees_the_normalized_input_once():
     out = impl.pre_norm_residual(x, f, norm)
     if len(f.inputs) != 1:
         fail(f"the sublayer was called {len(f.inputs)} times, expected once")
-    assert_close(f.inputs[0], normed, what="the sublayer's input")
-    assert_close(out, expected, what="output")
+    assert_close(f.inputs[0], normed, what="the sublayer's input", against="norm(x)")
+    assert_close(out, expected, what="output", against="x + sublayer(norm(x))")
 
 
 @exercise("pre_norm_residual")
@@ -280,7 +289,7 @@ def test_pre_norm_does_not_modify_its_input():
     x, norm, f = randn(2, 3, 8, seed=31), ref.RMSNorm(8), Recorder(8, 32)
     x0 = x.clone()
     impl.pre_norm_residual(x, f, norm)
-    assert_equal(x, x0, what="x after the call", hint="return x + sublayer(norm(x)); x += ... changes the caller's x")
+    assert_unchanged(x, x0, "x")
 
 
 @exercise("post_norm_residual")
@@ -290,8 +299,8 @@ def test_post_norm_sublayer_sees_the_raw_input():
     out = impl.post_norm_residual(x, f, norm)
     if len(f.inputs) != 1:
         fail(f"the sublayer was called {len(f.inputs)} times, expected once")
-    assert_close(f.inputs[0], raw, what="the sublayer's input")
-    assert_close(out, expected, what="output")
+    assert_close(f.inputs[0], raw, what="the sublayer's input", against="the raw x")
+    assert_close(out, expected, what="output", against="norm(x + sublayer(x))")
 
 
 @exercise("post_norm_residual")
@@ -299,10 +308,21 @@ def test_post_norm_does_not_modify_its_input():
     x, norm, f = randn(2, 3, 8, seed=34), ref.RMSNorm(8), Recorder(8, 35)
     x0 = x.clone()
     impl.post_norm_residual(x, f, norm)
-    assert_equal(x, x0, what="x after the call", hint="return norm(x + sublayer(x)); x += ... changes the caller's x")
+    assert_unchanged(x, x0, "x")
 
 
 @exercise("post_norm_residual")
 def test_post_norm_with_a_zero_sublayer_is_just_the_norm():
     x, norm = randn(2, 3, 8, seed=28, offset=2.0), ref.RMSNorm(8)
-    assert_close(impl.post_norm_residual(x, lambda t: torch.zeros_like(t), norm), norm(x))
+    assert_close(impl.post_norm_residual(x, lambda t: torch.zeros_like(t), norm), norm(x), against="norm(x)",
+                 suspects=suspects_from(MISTAKES, "post_norm_residual",
+                                        lambda g: g(x, lambda t: torch.zeros_like(t), norm)))
+
+
+# ---------------------------------------------------------------- your own earlier parts
+# RMSNorm calls your rms_norm: when rms_norm is wrong, an RMSNorm failure names it instead.
+
+_PROBE = randn(2, 3, 8, seed=99)
+_W = randn(8, seed=98)
+PARTS = {"RMSNorm": [("rms_norm", lambda: agrees(impl.rms_norm(_PROBE.clone(), _W.clone()), ref.rms_norm(_PROBE, _W)))]}
+blame_parts(globals(), PARTS)

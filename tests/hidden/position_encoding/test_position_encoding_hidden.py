@@ -6,7 +6,8 @@ that frequency pairs >= 1 exist, and bases other than the defaults are used at p
 import pytest
 import torch
 
-from kata.testing import (assert_close, assert_equal, catalogue, exercise, fail, learner, randn, reference,
+from kata.compare import agrees, assert_unchanged, on_meta
+from kata.testing import (blame_parts, assert_close, assert_equal, catalogue, exercise, fail, learner, randn, reference,
                           suspects_from, tolerance)
 
 impl = learner("position_encoding")
@@ -23,9 +24,8 @@ def apply_rope(x, cos, sin):
         if "must match the size" not in str(e):
             raise
         fail(f"apply_rope on x of shape {tuple(x.shape)} with tables of shape {tuple(cos.shape)} does not "
-             f"broadcast ({e})",
-             "x is (batch, seq, n_heads, head_dim) and cos/sin are (seq, head_dim): give the tables a heads "
-             "axis, cos[:, None, :], so that row t meets position t in every head")
+             f"broadcast: x is (batch, seq, n_heads, head_dim) and cos/sin are (seq, head_dim); give the "
+             f"tables a heads axis, cos[:, None, :], so that row t meets position t in every head", str(e))
 
 
 def table_tol(n_positions: int) -> dict:
@@ -41,6 +41,10 @@ def assert_tables(mine, theirs, n_positions, what="", suspects=None):
                      suspects={k: v[i] for k, v in (suspects or {}).items()})
 
 
+def suspects(exercise_name, *args, **kw):
+    return suspects_from(MISTAKES, exercise_name, lambda f: f(*args, **kw))
+
+
 def table_suspects(*args, **kw):
     return suspects_from(MISTAKES, "rope_cos_sin", lambda f: f(*args, **kw))
 
@@ -51,7 +55,7 @@ def rope_suspects(x, cos, sin):
 
 def check_rotate_half(x):
     expected = ref.rotate_half(x)  # before the learner's call, which must not (but might) change x
-    assert_close(impl.rotate_half(x), expected)
+    assert_close(impl.rotate_half(x), expected, suspects=suspects("rotate_half", x))
 
 
 def check_rope(x, cos, sin, **kw):
@@ -68,28 +72,29 @@ def tables(head_dim, seq, base=10000.0, start=0):
 
 @exercise("sinusoidal_encoding")
 def test_sinusoidal_sizes_that_do_not_coincide():
-    assert_close(impl.sinusoidal_encoding(7, 10), ref.sinusoidal_encoding(7, 10), **table_tol(7))
+    assert_close(impl.sinusoidal_encoding(7, 10), ref.sinusoidal_encoding(7, 10), **table_tol(7), suspects=suspects("sinusoidal_encoding", 7, 10))
 
 
 @exercise("sinusoidal_encoding")
 def test_sinusoidal_uses_its_base_argument():
     assert_close(impl.sinusoidal_encoding(12, 8, base=100.0), ref.sinusoidal_encoding(12, 8, base=100.0),
-                 **table_tol(12))
+                 **table_tol(12), suspects=suspects("sinusoidal_encoding", 12, 8, base=100.0))
 
 
 @exercise("sinusoidal_encoding")
 def test_sinusoidal_long_positions_in_float32():
-    assert_close(impl.sinusoidal_encoding(4096, 16), ref.sinusoidal_encoding(4096, 16), **table_tol(4096))
+    assert_close(impl.sinusoidal_encoding(4096, 16), ref.sinusoidal_encoding(4096, 16), **table_tol(4096), suspects=suspects("sinusoidal_encoding", 4096, 16))
 
 
 @exercise("sinusoidal_encoding")
 def test_sinusoidal_single_position_is_sin_0_cos_0():
-    assert_close(impl.sinusoidal_encoding(1, 6), torch.tensor([[0.0, 1.0, 0.0, 1.0, 0.0, 1.0]]))
+    assert_close(impl.sinusoidal_encoding(1, 6), torch.tensor([[0.0, 1.0, 0.0, 1.0, 0.0, 1.0]]),
+                 against="[sin 0, cos 0, ...]", suspects=suspects("sinusoidal_encoding", 1, 6))
 
 
 @exercise("sinusoidal_encoding")
 def test_sinusoidal_dim_2_is_sin_and_cos_of_the_position():
-    assert_close(impl.sinusoidal_encoding(5, 2), ref.sinusoidal_encoding(5, 2), **table_tol(5))
+    assert_close(impl.sinusoidal_encoding(5, 2), ref.sinusoidal_encoding(5, 2), **table_tol(5), suspects=suspects("sinusoidal_encoding", 5, 2))
 
 
 # ---------------------------------------------------------------- rope_frequencies
@@ -97,22 +102,25 @@ def test_sinusoidal_dim_2_is_sin_and_cos_of_the_position():
 @exercise("rope_frequencies")
 @pytest.mark.parametrize("base", [10000.0, 500.0, 1e5])
 def test_rope_frequencies_non_default_bases(base):
-    assert_close(impl.rope_frequencies(16, base=base), ref.rope_frequencies(16, base=base))
+    assert_close(impl.rope_frequencies(16, base=base), ref.rope_frequencies(16, base=base),
+                 suspects=suspects("rope_frequencies", 16, base=base))
 
 
 @exercise("rope_frequencies")
 def test_rope_frequencies_odd_number_of_pairs():
-    assert_close(impl.rope_frequencies(6, base=10000.0), ref.rope_frequencies(6, base=10000.0))
+    assert_close(impl.rope_frequencies(6, base=10000.0), ref.rope_frequencies(6, base=10000.0),
+                 suspects=suspects("rope_frequencies", 6, base=10000.0))
 
 
 @exercise("rope_frequencies")
 def test_rope_frequencies_head_dim_2_is_a_single_frequency_of_1():
-    assert_close(impl.rope_frequencies(2), torch.ones(1))
+    assert_close(impl.rope_frequencies(2), torch.ones(1), against="[1]", suspects=suspects("rope_frequencies", 2))
 
 
 @exercise("rope_frequencies")
 def test_rope_frequencies_large_head_dim_with_default_base():
-    assert_close(impl.rope_frequencies(256), ref.rope_frequencies(256, base=1e6))
+    assert_close(impl.rope_frequencies(256), ref.rope_frequencies(256, base=1e6),
+                 suspects=suspects("rope_frequencies", 256))
 
 
 # ---------------------------------------------------------------- rope_cos_sin
@@ -194,7 +202,7 @@ def test_rotate_half_does_not_modify_its_input():
     x = randn(2, 5, 3, 8, seed=5)
     x0 = x.clone()
     impl.rotate_half(x)
-    assert_equal(x, x0, what="x after the call", hint="build a new tensor; no in-place ops (neg_, *=) on views of x")
+    assert_unchanged(x, x0, "x")
 
 
 @exercise("rotate_half")
@@ -213,7 +221,7 @@ def test_rotate_half_gradients_match_reference():
 @exercise("rotate_half")
 def test_rotate_half_creates_nothing_on_another_device():
     x = torch.empty(2, 5, 3, 8, device="meta")
-    assert_close(impl.rotate_half(x), torch.empty(2, 5, 3, 8, device="meta"))
+    assert_close(on_meta(lambda: impl.rotate_half(x), "rotate_half"), torch.empty(2, 5, 3, 8, device="meta"))
 
 
 # ---------------------------------------------------------------- apply_rope
@@ -293,14 +301,14 @@ def test_apply_rope_does_not_modify_its_inputs():
     saved = [t.clone() for t in (x, cos, sin)]
     apply_rope(x, cos, sin)
     for name, t, t0 in zip(("x", "cos", "sin"), (x, cos, sin), saved):
-        assert_equal(t, t0, what=f"{name} after the call", hint="compute into new tensors; no x *= ... on the input")
+        assert_unchanged(t, t0, name)
 
 
 @exercise("apply_rope")
 def test_apply_rope_creates_nothing_on_another_device():
     x = torch.empty(2, 5, 3, 8, device="meta")
     cos, sin = torch.empty(5, 8, device="meta"), torch.empty(5, 8, device="meta")
-    assert_close(apply_rope(x, cos, sin), torch.empty(2, 5, 3, 8, device="meta"))
+    assert_close(on_meta(lambda: apply_rope(x, cos, sin), "apply_rope"), torch.empty(2, 5, 3, 8, device="meta"))
 
 
 @exercise("apply_rope")
@@ -316,3 +324,16 @@ def test_apply_rope_gradients_match_reference():
     (out * g).sum().backward()
     (ref.apply_rope(b, cos, sin) * g).sum().backward()
     assert_close(a.grad, b.grad, what="gradient w.r.t. x", rtol=1e-4, atol=1e-5)
+
+
+# ---------------------------------------------------------------- your own earlier parts
+# apply_rope calls your rotate_half and rope_cos_sin your rope_frequencies: when one of those is
+# wrong, a failure of the later exercise names it instead.
+
+_PROBE = randn(2, 3, 2, 8, seed=99)
+PARTS = {
+    "apply_rope": [("rotate_half", lambda: agrees(impl.rotate_half(_PROBE.clone()), ref.rotate_half(_PROBE)))],
+    "rope_cos_sin": [("rope_frequencies", lambda: agrees(impl.rope_frequencies(8, 100.0), ref.rope_frequencies(8, 100.0))
+                      and agrees(impl.rope_frequencies(8), ref.rope_frequencies(8)))],
+}
+blame_parts(globals(), PARTS)

@@ -6,6 +6,7 @@ with the reference, the failure says which earlier module to finish first. The w
 tests reject live in kata/mistakes/architecture.py (the mutation suite)."""
 import torch
 
+from kata.compare import load_reference_weights
 from kata.testing import (KataFailure, assert_close, assert_equal, catalogue, exercise, fail, learner, randn,
                           reference, suspects_from)
 
@@ -42,7 +43,7 @@ def blocks(*args, seed: int = 0, norm_weights: bool = False, **kw):
     """(learner's block, reference block) with the same random weights, loaded by name."""
     theirs = randomize(ref.TransformerBlock(*args, **kw), seed, norm_weights)
     mine = impl.TransformerBlock(*args, **kw)
-    mine.load_state_dict(theirs.state_dict(), strict=True)
+    load_reference_weights(mine, theirs, "TransformerBlock")
     return mine, theirs
 
 

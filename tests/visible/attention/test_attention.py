@@ -5,7 +5,6 @@ kata/mistakes/attention.py (the mutation suite). The MultiHeadAttention tests lo
 weights into your module, so they test your forward pass, not your initialisation."""
 import traceback
 
-import pytest
 import torch
 
 from kata.testing import (KataFailure, assert_close, assert_equal, catalogue, exercise, fail, learner, oracle,
@@ -22,6 +21,16 @@ PE_EXERCISES = ("apply_rope", "rotate_half", "rope_cos_sin", "rope_frequencies",
 
 # A whole attention layer sums over keys and features twice: allow a few ulps more than one op.
 F32_LAYER = tolerance(torch.float32, scale=10)
+
+
+def sdpa(*args):
+    """The learner's scaled_dot_product_attention; (output, weights), or a sentence saying what came back."""
+    result = impl.scaled_dot_product_attention(*args)
+    if not isinstance(result, (tuple, list)) or len(result) != 2:
+        kind = f"a tuple of {len(result)}" if isinstance(result, tuple) else type(result).__name__
+        fail(f"scaled_dot_product_attention should return a tuple (output, weights), got {kind}: "
+             f"return output, weights (the weights are the softmax, one row per query)")
+    return result
 
 
 def sdpa_suspects(*args):
@@ -97,6 +106,12 @@ def run_mha(module, x, *args, **kw):
     """module(x, *args, **kw), with a plain sentence when a part it relies on is not written yet."""
     try:
         return module(x, *args, **kw)
+    except (RuntimeError, TypeError, ValueError, IndexError) as e:
+        # A crash inside the layer often comes from a part it calls (a wrong shape or dtype).
+        problem = part_problem(rope=bool(args) or "cos" in kw, dtype=x.dtype)
+        if problem:
+            fail(problem, f"{type(e).__name__}: {e}")
+        raise
     except NotImplementedError as e:
         part = unfinished_part(e)
         if part is None:
@@ -112,17 +127,20 @@ def _agrees(mine, theirs) -> bool:
         and torch.allclose(mine, theirs, rtol=1e-4, atol=1e-5)
 
 
-def part_problem(rope: bool) -> str | None:
+def part_problem(rope: bool, dtype: torch.dtype = torch.float32) -> str | None:
     """None when the parts MultiHeadAttention relies on agree with the reference on a small probe,
     else a sentence naming the first one that does not."""
     q, k, v = randn(2, 3, 5, 4, seed=90), randn(2, 3, 5, 4, seed=91), randn(2, 3, 5, 4, seed=92)
     kv = randn(2, 5, 2, 4, seed=93)
     cos, sin = REF_PE.rope_cos_sin(4, 5, base=100.0)
+    qh, kh, vh = (t.to(dtype) for t in (q, k, v))
     probes = [
         ("causal_mask", lambda m: m.causal_mask(5), None),
         ("scaled_dot_product_attention", lambda m: m.scaled_dot_product_attention(q, k, v, m.causal_mask(5))[0], None),
         ("scaled_dot_product_attention", lambda m: m.scaled_dot_product_attention(q, k, v)[0], None),
         ("repeat_kv", lambda m: m.repeat_kv(kv, 2), None),
+        ("scaled_dot_product_attention", lambda m: torch.tensor(
+            [float(t.dtype == dtype) for t in m.scaled_dot_product_attention(qh, kh, vh)]), None),
     ]
     if rope:
         probes.append(("position_encoding.apply_rope", lambda m: m.apply_rope(kv, cos, sin), "pe"))
@@ -188,7 +206,7 @@ def test_sdpa_worked_example_two_keys_one_query():
     q = torch.tensor([[1.0, 0.0]])
     k = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
     v = torch.tensor([[10.0], [20.0]])
-    out, weights = impl.scaled_dot_product_attention(q, k, v)
+    out, weights = sdpa(q, k, v)
     assert_close(weights, torch.tensor([[0.6698, 0.3302]]), what="weights", rtol=0, atol=1e-4,
                  suspects=weight_suspects(q, k, v),
                  hint="softmax([0.7071, 0]) = [0.6698, 0.3302]; divide the scores by sqrt(d) = sqrt(2)")
@@ -199,7 +217,7 @@ def test_sdpa_worked_example_two_keys_one_query():
 @exercise("scaled_dot_product_attention")
 def test_sdpa_matches_reference():
     q, k, v = randn(2, 3, 5, 8, seed=1), randn(2, 3, 5, 8, seed=2), randn(2, 3, 5, 8, seed=3)
-    out, weights = impl.scaled_dot_product_attention(q, k, v)
+    out, weights = sdpa(q, k, v)
     exp_out, exp_w = ref.scaled_dot_product_attention(q, k, v)
     assert_close(weights, exp_w, what="weights", suspects=weight_suspects(q, k, v))
     assert_close(out, exp_out, what="output", suspects=sdpa_suspects(q, k, v))
@@ -210,7 +228,7 @@ def test_sdpa_matches_torch_builtin_with_causal_mask():
     # An independent oracle: torch's own fused attention (allowed here, inside the test only).
     q, k, v = randn(2, 2, 6, 8, seed=4), randn(2, 2, 6, 8, seed=5), randn(2, 2, 6, 8, seed=6)
     mask = ref.causal_mask(6)
-    out, _ = impl.scaled_dot_product_attention(q, k, v, mask)
+    out, _ = sdpa(q, k, v, mask)
     with oracle():
         expected = torch.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=mask)
     assert_close(out, expected, what="output vs torch.nn.functional.scaled_dot_product_attention",
@@ -223,7 +241,7 @@ def test_sdpa_weights_rows_sum_to_one():
     q, k, v = randn(3, 4, 8, seed=7, scale=2.0), randn(3, 6, 8, seed=8, scale=2.0), randn(3, 6, 8, seed=9)
     mask = randn(4, 6, seed=10) > -0.5
     mask[:, 0] = True  # every query keeps at least one key
-    _, weights = impl.scaled_dot_product_attention(q, k, v, mask)
+    _, weights = sdpa(q, k, v, mask)
     assert_close(weights.sum(-1), torch.ones(3, 4), what="sum of each row of weights (over the keys)",
                  rtol=1e-5, atol=1e-5, suspects={c: w.sum(-1) for c, w in weight_suspects(q, k, v, mask).items()},
                  hint="softmax over the key axis (dim=-1), and the mask applied before the softmax")
@@ -233,7 +251,7 @@ def test_sdpa_weights_rows_sum_to_one():
 def test_sdpa_blocked_keys_get_zero_weight():
     q, k, v = randn(2, 5, 4, seed=11), randn(2, 5, 4, seed=12), randn(2, 5, 3, seed=13)
     mask = torch.tensor([[1, 0, 1, 1, 0], [0, 1, 1, 0, 1], [1, 1, 0, 0, 0], [0, 0, 1, 0, 1], [1, 0, 0, 1, 1]]).bool()
-    out, weights = impl.scaled_dot_product_attention(q, k, v, mask)
+    out, weights = sdpa(q, k, v, mask)
     exp_out, exp_w = ref.scaled_dot_product_attention(q, k, v, mask)
     if isinstance(weights, torch.Tensor) and weights.shape == exp_w.shape and bool((weights[..., ~mask] != 0).any()):
         fail("a key the mask blocks (False) got a nonzero weight: True means 'may attend', False 'blocked'",
@@ -248,7 +266,7 @@ def test_sdpa_query_with_no_allowed_key_gets_zeros_not_nan():
     q, k, v = randn(3, 4, seed=14), randn(5, 4, seed=15), randn(5, 2, seed=16)
     mask = torch.ones(3, 5, dtype=torch.bool)
     mask[1] = False  # query 1 may attend nothing
-    out, weights = impl.scaled_dot_product_attention(q, k, v, mask)
+    out, weights = sdpa(q, k, v, mask)
     exp_out, exp_w = ref.scaled_dot_product_attention(q, k, v, mask)
     hint = ("softmax of a row of -inf is 0/0 = NaN; the contract wants zeros there: zero such rows after "
             "the softmax (mask.any(dim=-1)), or use a large negative number and zero them")
@@ -359,12 +377,13 @@ def test_MultiHeadAttention_with_rope_matches_reference():
 @exercise("MultiHeadAttention")
 def test_MultiHeadAttention_without_mask_or_positions_permuting_tokens_permutes_outputs():
     # Attention alone sees a set: nothing in it knows token order (that is position encoding's job).
-    mine, _ = pair(32, 4, 2, seed=28)
+    mine, theirs = pair(32, 4, 2, seed=28)
     x = randn(2, 6, 32, seed=29)
     perm = torch.tensor([3, 0, 5, 1, 4, 2])
     out = run_mha(mine, x, causal=False)
     assert_close_mha(run_mha(mine, x[:, perm], causal=False), out[:, perm], what="output for the permuted tokens",
-                     rtol=1e-4, atol=1e-5,
+                     rtol=1e-4, atol=1e-5, against="the unpermuted output, permuted",
+                     suspects=mha_suspects(theirs, x[:, perm], causal=False),
                      hint="with causal=False and no cos/sin, output row i may depend on token i and the set of "
                           "tokens only; a reshape that mixes tokens and heads breaks this")
 

@@ -4,7 +4,8 @@ Every test names the property it checks; the comments say which wrong implementa
 (all of them live in kata/mistakes/feedforward.py, the mutation suite)."""
 import torch
 
-from kata.testing import (assert_close, assert_equal, catalogue, exercise, fail, learner, randn, reference,
+from kata.compare import agrees, load_reference_weights
+from kata.testing import (blame_parts, assert_close, assert_equal, catalogue, exercise, fail, learner, randn, reference,
                           suspects_from)
 
 impl = learner("feedforward")
@@ -30,8 +31,18 @@ def loaded(name: str, *args, seed: int = 0, **kw):
     """(learner's module, reference module) with the same random weights, loaded by name."""
     theirs = randomize(getattr(ref, name)(*args, **kw), seed)
     mine = getattr(impl, name)(*args, **kw)
-    mine.load_state_dict(theirs.state_dict(), strict=True)
+    load_reference_weights(mine, theirs, name)
     return mine, theirs
+
+
+def load_state(module, state: dict, name: str):
+    """module.load_state_dict(state, strict=True), naming the parameters that do not match."""
+    have = {k: tuple(v.shape) for k, v in module.state_dict().items()}
+    want = {k: tuple(v.shape) for k, v in state.items()}
+    if have != want:
+        fail(f"{name}'s parameters are {have}, expected {want}: use exactly the names and sizes of the "
+             f"docstring, no bias (state dicts load by name)")
+    module.load_state_dict(state, strict=True)
 
 
 def module_suspects(name: str, args: tuple, state: dict, x: torch.Tensor, kw: dict | None = None):
@@ -120,7 +131,7 @@ def test_FeedForward_uses_the_exact_gelu():
     # Phi the normal CDF: gelu(1) = 0.841345, gelu(2) = 2 * 0.977250 = 1.954500. The tanh
     # approximation is off by 1.5e-4 at 1 and 4e-4 at 3; ReLU by 0.16 at 1.
     ff = impl.FeedForward(1, 1)
-    ff.load_state_dict({"up_proj.weight": torch.ones(1, 1), "down_proj.weight": torch.ones(1, 1)}, strict=True)
+    load_state(ff, {"up_proj.weight": torch.ones(1, 1), "down_proj.weight": torch.ones(1, 1)}, "FeedForward")
     x = torch.tensor([[-3.0], [-1.0], [0.0], [1.0], [2.0], [3.0]])
     expected = torch.tensor([[-0.004050], [-0.158655], [0.0], [0.841345], [1.954500], [2.995950]])
     state = ff.state_dict()
@@ -155,7 +166,7 @@ def test_SwiGLU_worked_example():
     eye = torch.eye(2)
     state = {"gate_proj.weight": 2 * eye, "up_proj.weight": eye, "down_proj.weight": eye}
     glu = impl.SwiGLU(2, hidden_dim=2)
-    glu.load_state_dict(state, strict=True)
+    load_state(glu, state, "SwiGLU")
     x = torch.tensor([[1.0, -1.0]])
     assert_close(glu(x), torch.tensor([[1.7616, 0.2384]]), rtol=0, atol=1e-4, against="the worked values",
                  suspects=module_suspects("SwiGLU", (2,), state, x, {"hidden_dim": 2}),
@@ -200,3 +211,13 @@ def test_SwiGLU_acts_on_each_token_independently():
                       "in the same order (or just call the layers on (batch, seq, dim) directly)")
     if torch.allclose(b[1, 2], a[1, 2]):
         fail("changing token (1, 2) did not change its own output: is the output tied to the input?")
+
+
+# ---------------------------------------------------------------- your own earlier parts
+# SwiGLU calls your silu and swiglu_hidden_dim: when one of them is wrong, a SwiGLU failure names it.
+
+_PROBE = randn(3, 5, seed=99, scale=3.0)
+PARTS = {"SwiGLU": [("silu", lambda: agrees(impl.silu(_PROBE.clone()), ref.silu(_PROBE))),
+                    ("swiglu_hidden_dim", lambda: all(impl.swiglu_hidden_dim(d, m) == ref.swiglu_hidden_dim(d, m)
+                                                      for d, m in ((8, 64), (48, 16), (512, 64))))]}
+blame_parts(globals(), PARTS)

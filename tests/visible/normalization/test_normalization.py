@@ -4,7 +4,9 @@ Every test names the property it checks; the comments say which wrong implementa
 (all of them live in kata/mistakes/normalization.py, the mutation suite)."""
 import torch
 
-from kata.testing import assert_close, catalogue, exercise, fail, learner, randn, reference, suspects_from
+from kata.compare import agrees, load_reference_weights
+from kata.testing import (blame_parts, assert_close, catalogue, check_tensor, exercise, fail, learner, randn, reference,
+                          suspects_from)
 
 impl = learner("normalization")
 ref = reference("normalization")
@@ -42,8 +44,9 @@ def test_rms_norm_matches_reference():
 def test_rms_norm_output_has_unit_rms():
     x = randn(3, 4, 32, seed=3, scale=7.0)
     out = impl.rms_norm(x, torch.ones(32))
+    check_tensor(out, like=x)
     rms = out.pow(2).mean(-1).sqrt()
-    assert_close(rms, torch.ones(3, 4), what="RMS of each output row", rtol=1e-4, atol=1e-4,
+    assert_close(rms, torch.ones(3, 4), what="RMS of each output row", rtol=1e-4, atol=1e-4, against="1",
                  hint="with weight = ones, every row of the output has root-mean-square 1")
 
 
@@ -70,13 +73,29 @@ def test_rms_norm_normalizes_each_token_on_its_own():
     changed = x.clone()
     changed[1, 2] *= 10.0  # one token of one sequence
     a, b = impl.rms_norm(x, w), impl.rms_norm(changed, w)
+    check_tensor(a, like=x)
+    check_tensor(b, like=x)
     keep = torch.ones(2, 4, dtype=torch.bool)
     keep[1, 2] = False
     assert_close(b[keep], a[keep], what="outputs of the tokens that did not change",
+                 against="their outputs before the change", suspects=rms_suspects(changed, w),
                  hint="take the mean over the last dimension only (dim=-1): each token on its own")
 
 
 # ---------------------------------------------------------------- RMSNorm
+
+def module_suspects(theirs, x):
+    """Outputs of the known wrong RMSNorm classes, built like `theirs` and given its weight."""
+    def call(cls):
+        wrong = cls(theirs.weight.shape[0], theirs.eps)
+        with torch.no_grad():
+            for p in wrong.parameters():
+                p.copy_(theirs.weight)
+        if not list(wrong.parameters()):
+            wrong.weight = theirs.weight.detach().clone()
+        return wrong(x)
+    return suspects_from(MISTAKES, "RMSNorm", call)
+
 
 @exercise("RMSNorm")
 def test_RMSNorm_has_one_weight_parameter_of_ones():
@@ -94,9 +113,9 @@ def test_RMSNorm_matches_reference_with_loaded_weights():
     mine, theirs = impl.RMSNorm(16), ref.RMSNorm(16)
     with torch.no_grad():
         theirs.weight.copy_(randn(16, seed=8))
-    mine.load_state_dict(theirs.state_dict(), strict=True)
+    load_reference_weights(mine, theirs, "RMSNorm")
     x = randn(2, 3, 16, seed=9)
-    assert_close(mine(x), theirs(x))
+    assert_close(mine(x), theirs(x), suspects=module_suspects(theirs, x))
 
 
 # ---------------------------------------------------------------- layer_norm
@@ -122,9 +141,12 @@ def test_layer_norm_matches_reference():
 def test_layer_norm_output_has_zero_mean_and_unit_variance():
     x = randn(3, 4, 32, seed=13, scale=3.0, offset=-2.0)
     out = impl.layer_norm(x, torch.ones(32), torch.zeros(32))
-    assert_close(out.mean(-1), torch.zeros(3, 4), what="mean of each output row", atol=1e-5)
+    check_tensor(out, like=x)
+    assert_close(out.mean(-1), torch.zeros(3, 4), what="mean of each output row", atol=1e-5, against="0",
+                 hint="subtract each row's mean (over dim=-1, keepdim=True) before dividing")
     assert_close(out.var(-1, unbiased=False), torch.ones(3, 4), what="variance of each output row",
-                 rtol=1e-4, atol=1e-4)
+                 rtol=1e-4, atol=1e-4, against="1", hint="divide by sqrt(var + eps) with the biased variance "
+                                                          "(mean of squared deviations, divide by n)")
 
 
 # ---------------------------------------------------------------- residual steps
@@ -148,7 +170,10 @@ def test_pre_norm_returns_its_input_when_the_sublayer_outputs_zeros():
     # The residual stream passes untouched: exactly x, not norm(x).
     x = randn(2, 3, 8, seed=14, offset=1.0)
     out = impl.pre_norm_residual(x, lambda t: torch.zeros_like(t), ref.RMSNorm(8))
-    assert_close(out, x, rtol=0, atol=0, hint="pre-norm is x + sublayer(norm(x)): add the raw x back")
+    assert_close(out, x, rtol=0, atol=0, against="x itself",
+                 suspects=suspects_from(MISTAKES, "pre_norm_residual",
+                                        lambda g: g(x, lambda t: torch.zeros_like(t), ref.RMSNorm(8))),
+                 hint="pre-norm is x + sublayer(norm(x)): add the raw x back")
 
 
 @exercise("pre_norm_residual")
@@ -164,7 +189,8 @@ def test_pre_norm_residual_matches_formula():
 def test_post_norm_output_is_normalized():
     x, f = randn(2, 3, 8, seed=17, scale=4.0), linear_sublayer(8, 18)
     out = impl.post_norm_residual(x, f, ref.RMSNorm(8))
-    assert_close(out.pow(2).mean(-1).sqrt(), torch.ones(2, 3), what="RMS of each output row",
+    check_tensor(out, like=x)
+    assert_close(out.pow(2).mean(-1).sqrt(), torch.ones(2, 3), what="RMS of each output row", against="1",
                  rtol=1e-4, atol=1e-4, hint="post-norm normalizes the sum: norm(x + sublayer(x))")
 
 
@@ -175,3 +201,12 @@ def test_post_norm_residual_matches_formula():
     suspects = suspects_from(MISTAKES, "post_norm_residual", lambda g: g(x, f, norm))
     assert_close(impl.post_norm_residual(x, f, norm), expected, suspects=suspects,
                  hint="the sublayer gets the raw x; call norm once, on the sum x + sublayer(x)")
+
+
+# ---------------------------------------------------------------- your own earlier parts
+# RMSNorm calls your rms_norm: when rms_norm is wrong, an RMSNorm failure names it instead.
+
+_PROBE = randn(2, 3, 8, seed=99)
+_W = randn(8, seed=98)
+PARTS = {"RMSNorm": [("rms_norm", lambda: agrees(impl.rms_norm(_PROBE.clone(), _W.clone()), ref.rms_norm(_PROBE, _W)))]}
+blame_parts(globals(), PARTS)

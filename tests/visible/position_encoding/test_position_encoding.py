@@ -5,7 +5,8 @@ properties are checked through the reference apply_rope, so one unfinished funct
 another's tests. The wrong versions each test rejects live in kata/mistakes/position_encoding.py."""
 import torch
 
-from kata.testing import assert_close, catalogue, exercise, fail, learner, randn, reference, suspects_from
+from kata.compare import agrees
+from kata.testing import blame_parts, assert_close, catalogue, exercise, fail, learner, randn, reference, suspects_from
 
 impl = learner("position_encoding")
 ref = reference("position_encoding")
@@ -15,7 +16,7 @@ MISTAKES = catalogue("position_encoding")
 def apply_rope(x, cos, sin):
     """The learner's apply_rope, with a plain sentence when the tables do not broadcast against x."""
     try:
-        return impl.apply_rope(x, cos, sin)
+        out = impl.apply_rope(x, cos, sin)
     except RuntimeError as e:
         if "must match the size" not in str(e):
             raise
@@ -23,6 +24,11 @@ def apply_rope(x, cos, sin):
              f"broadcast ({e})",
              "x is (batch, seq, n_heads, head_dim) and cos/sin are (seq, head_dim): give the tables a heads "
              "axis, cos[:, None, :], so that row t meets position t in every head")
+    if isinstance(out, torch.Tensor) and out.shape != x.shape and out.dim() == x.dim():
+        fail(f"apply_rope returned shape {tuple(out.shape)} for x of shape {tuple(x.shape)}: the (seq, head_dim) "
+             f"tables broadcast against the heads axis; give them a heads axis, cos[:, None, :], so that row t "
+             f"meets position t in every head")
+    return out
 
 
 def suspects(exercise_name, *args, **kw):
@@ -318,3 +324,16 @@ def test_apply_rope_scores_change_with_distance():
     if spread < 0.1 * float(q.norm() * k.norm()):
         fail(f"a fixed query/key pair gets almost the same score at every distance (spread {spread:.3g})",
              "row t of cos/sin belongs to position t: use cos[t] for the token at position t")
+
+
+# ---------------------------------------------------------------- your own earlier parts
+# apply_rope calls your rotate_half and rope_cos_sin your rope_frequencies: when one of those is
+# wrong, a failure of the later exercise names it instead of blaming the later one.
+
+_PROBE = randn(2, 3, 2, 8, seed=99)
+PARTS = {
+    "apply_rope": [("rotate_half", lambda: agrees(impl.rotate_half(_PROBE.clone()), ref.rotate_half(_PROBE)))],
+    "rope_cos_sin": [("rope_frequencies", lambda: agrees(impl.rope_frequencies(8, 100.0), ref.rope_frequencies(8, 100.0))
+                      and agrees(impl.rope_frequencies(8), ref.rope_frequencies(8)))],
+}
+blame_parts(globals(), PARTS)

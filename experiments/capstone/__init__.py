@@ -1,0 +1,1 @@
+"""Capstone experiments: what the KV cache buys when a language model generates."""
