@@ -77,7 +77,6 @@ def lm(py: str, seconds: float, new_tokens: int = 200) -> None:
     generate on the trained model with and without the KV cache (greedy, best of 3)."""
     import tempfile
 
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as kata.lm sets it; before torch loads OpenMP
     import torch
 
     with tempfile.TemporaryDirectory() as out:

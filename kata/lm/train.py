@@ -135,7 +135,7 @@ def main(argv=None) -> int:
     p.add_argument("--impl", default=os.environ.get("IMPL") or "exercises", help="package (default $IMPL or exercises)")
     p.add_argument("--out", type=Path, default=OUT, help="folder for loss.png and tinylm.pt")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
+    p.add_argument("--threads", type=int, default=2, help="torch threads (default 2; 1 is faster on a busy machine)")
     args = p.parse_args(argv)
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
