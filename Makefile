@@ -87,6 +87,7 @@ bench: setup
 # The project's own tests: reference passes everything, stubs are all "not started", every known
 # mistake is rejected, experiments' claims hold in quick mode, and the harness works.
 check: setup
+	@echo "The project's own tests (reference, stubs, every known mistake, experiments, learner tools, a browser): about 4 minutes on 2 cores."
 	@$(PY) -m pytest tests/harness -q -p no:cacheprovider
 
 clean-env:

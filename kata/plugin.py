@@ -362,6 +362,9 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         tr.write_line("")
         tr.write_line(f"Next: {next_up.name} ({next_up.summary}). Lesson: lessons/{next_up.module}.md · "
                       f"hint: make hint EX={next_up.name}", bold=True)
+    elif exitstatus == 0 and config.getoption("--exercise"):
+        tr.write_line("")
+        tr.write_line(f"{config.getoption('--exercise')}: all its tests here pass.", green=True, bold=True)
     elif exitstatus == 0:
         tr.write_line("")
         only_visible = all(r.suite == "visible" for r in results)

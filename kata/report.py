@@ -29,7 +29,8 @@ STYLE = """
 .kata .passing{color:#1b7f3b;font-weight:600}.kata .failing{color:#b3261e;font-weight:600}
 .kata .broken{color:#b3261e;font-weight:600}.kata .not-started{color:#8a6d00}
 .kata .module{border:1px solid #ccc;border-radius:8px;padding:.6em 1em;margin:.8em 0}
-.kata ul.check,.kata ul.props{list-style:none;padding-left:0}.kata ul.props{margin:.2em 0 .5em 1em}.kata img{max-width:880px;width:100%;border:1px solid #ddd;margin:6px 0}
+.kata ul.check,.kata ul.props{list-style:none;padding-left:0}
+.kata ul.check li.ok{color:#1b7f3b}.kata ul.check li.todo{color:#8a6d00}.kata ul.props{margin:.2em 0 .5em 1em}.kata img{max-width:880px;width:100%;border:1px solid #ddd;margin:6px 0}
 #environment-header,#environment{display:none}
 </style>
 """
@@ -133,7 +134,7 @@ def overview(results, impl_label: str) -> str:
                      f'{_bar(sum(ok for ok, _ in checklist), len(checklist))} checklist items</h2>')
         parts.append(f"<p>{_e(m.summary)}</p>")
         parts.append('<ul class="check">' + "".join(
-            f"<li>{'☑' if ok else '☐'} {_e(text)}</li>" for ok, text in checklist) + "</ul>")
+            f"<li class=\"{'ok' if ok else 'todo'}\">{'✔' if ok else '○'} {_e(text)}</li>" for ok, text in checklist) + "</ul>")
         parts.append('<table class="ex"><tr><th>exercise</th><th>status</th><th>visible</th>'
                      '<th>hidden</th><th>hints used</th><th>first attempted</th><th>done since</th></tr>')
         hidden_rows = []

@@ -17,7 +17,7 @@ def rebuild() -> None:
     from . import runner
 
     print("No test run recorded yet (.kata/progress.json is new or was lost): running every suite "
-          "once to rebuild it (about 15 s)...", flush=True)
+          "once to rebuild it (about 10 s)...", flush=True)
     runner.run(course.load().modules, hidden=True, impl=LEARNER_PKG, quiet=True)
 
 
@@ -58,6 +58,10 @@ def changed_since(state: dict) -> list[Path]:
                 changed.append(p)
         except OSError:
             continue
+    if changed:  # a file `reset` just put back is the stub, not new work
+        from .stubs import expected_stubs
+        stubs = {path: text for m in course.load().modules for path, text in expected_stubs(m).items()}
+        changed = [p for p in changed if stubs.get(p) != p.read_text(errors="replace")]
     return sorted(changed)
 
 
@@ -134,8 +138,9 @@ def show_status() -> int:
                       highlight=False)
     if state["backups"]:
         b = state["backups"][-1]
-        more = f" ({len(state['backups'])} backups in all)" if len(state["backups"]) > 1 else ""
-        console.print(escape(f"Your code from before `reset {b['exercise']}` ({b['when']}) is kept in {b['path']}{more}."),
+        count = len(state["backups"])
+        console.print(escape(f"Backups from make reset: {count}; the latest, {b['exercise']} ({b['when']}), "
+                             f"is {b['path']}"),
                       highlight=False)
     return 0
 

@@ -20,7 +20,7 @@ from .train import OUT, capstone, not_written_message
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m kata.lm.generate", description=__doc__.splitlines()[0])
-    p.add_argument("--prompt", default="Call me Ishmael. ")
+    p.add_argument("--prompt", default="Call me Ishmael. ", help="text the model continues (default: %(default)r)")
     p.add_argument("--tokens", type=int, default=None, help="new characters (default: up to max_len)")
     p.add_argument("--temperature", type=float, default=0.8, help="0 is greedy (default 0.8)")
     p.add_argument("--top-k", type=int, default=None)
@@ -56,7 +56,9 @@ def main(argv=None) -> int:
         print(not_written_message(impl_name))
         return 1
     took = time.perf_counter() - start
-    print(tok.decode(out[0]))
+    text = tok.decode(out[0])
+    cut = len(args.prompt)  # one token per character
+    print(f"prompt: {text[:cut]!r}\nmodel:  ...{text[cut:]}")
     print(f"\n({args.tokens} characters in {took:.2f} s from {impl_name}; validation loss at training "
           f"{ckpt['val_bits']:.2f} bits/char)", file=sys.stderr)
     return 0

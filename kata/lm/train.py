@@ -111,7 +111,8 @@ def plot(losses, evals, baseline, path: Path) -> None:
     w = 20
     smooth = [sum(bits[max(0, i - w + 1):i + 1]) / len(bits[max(0, i - w + 1):i + 1]) for i in range(len(bits))]
     ax.plot(range(1, len(bits) + 1), bits, color="tab:blue", alpha=0.25, lw=0.8)
-    ax.plot(range(1, len(bits) + 1), smooth, color="tab:blue", label="train (smoothed)")
+    # A trailing mean lags the curve by half its window: plot each mean at its window's centre.
+    ax.plot([i + 1 - min(i, w - 1) / 2 for i in range(len(bits))], smooth, color="tab:blue", label="train (smoothed)")
     if evals:
         ax.plot(*zip(*evals), "o-", color="tab:orange", label="validation")
     ax.axhline(baseline, color="gray", ls="--", label=f"unigram baseline {baseline:.2f}")
@@ -181,6 +182,12 @@ def main(argv=None) -> int:
     evals.append((len(losses), val))
     console.print(f"{len(losses)} steps; validation {val:.3f} bits/char (unigram baseline {baseline:.2f})",
                   highlight=False)
+    rate = len(losses) / args.seconds
+    if rate < 15:  # an idle 2-core machine runs about 30 steps/s of the reference
+        console.print(f"Only {rate:.0f} steps/s (about 30 on an idle 2-core machine): other programs are "
+                      f"competing for the CPU, so the model saw fewer batches. Train again with the machine "
+                      f"idle, or with ARGS=\"--threads 1\", for a better model in the same time.", style="yellow",
+                      highlight=False)
     args.out.mkdir(parents=True, exist_ok=True)
     plot(losses, evals, baseline, args.out / "loss.png")
     torch.save({"state_dict": model.state_dict(), "config": CONFIG, "chars": tok.chars, "impl": args.impl,

@@ -97,6 +97,19 @@ def cached_attention_mask_not_offset(attn, x, cos, sin, cache=None, layer=0):
     return _attend(attn, q, k, v, torch.ones(q.shape[1], k.shape[1], dtype=torch.bool).tril())
 
 
+@mistake("cached_attention", "the mask offset is cache.length read before the update (tril(start)) instead of "
+                             "Lk - Lq: right in layer 0, but in layer 1 the cache already holds this pass's "
+                             "positions, so the prompt sees its own future")
+def cached_attention_mask_from_cache_length(attn, x, cos, sin, cache=None, layer=0):
+    q, k, v, n_rep = _heads(attn, x, cos)
+    q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
+    start = cache.length if cache is not None else 0
+    if cache is not None:
+        k, v = cache.update(layer, k, v)
+    k, v = repeat_kv(k, n_rep), repeat_kv(v, n_rep)
+    return _attend(attn, q, k, v, torch.ones(q.shape[1], k.shape[1], dtype=torch.bool, device=x.device).tril(start))
+
+
 @mistake("cached_attention", "no mask when a cache is given: fine for one new token, but the prompt (prefill) "
                              "then sees the future")
 def cached_attention_no_mask_with_cache(attn, x, cos, sin, cache=None, layer=0):
@@ -374,3 +387,88 @@ class TinyLMOffByOneMaxLen(RefTinyLM):
 class TinyLMIgnoresTopK(RefTinyLM):
     def generate(self, tokens, max_new_tokens, temperature=1.0, top_k=None, use_cache=True, generator=None):
         return super().generate(tokens, max_new_tokens, temperature, None, use_cache, generator)
+
+
+@mistake("TinyLM", "with a cache, the RoPE rows are cos[start:start + 1] (decoding assumed to feed one token): a "
+                   "chunk of several tokens after the prefill rotates them all with the first one's angle")
+class TinyLMOneRopeRowAfterPrefill(RefTinyLM):
+    def forward(self, tokens, cache=None):
+        start = cache.length if cache is not None else 0
+        if start == 0:
+            return super().forward(tokens, cache)
+        if start + tokens.shape[1] > self.max_len:
+            raise ValueError("too long")
+        cos, sin = self.cos[start:start + 1], self.sin[start:start + 1]  # one row, broadcast over the chunk
+        x = self.embed(tokens)
+        for i, block in enumerate(self.layers):
+            h = x + ref_cached_attention(block.attn, block.attn_norm(x), cos, sin, cache, i)
+            x = h + block.ffn(block.ffn_norm(h))
+        return self.lm_head(self.norm(x))
+
+
+@mistake("TinyLM", "generate does not pass the generator on to sample_next_token: a seeded generator does not make "
+                   "the generated tokens reproducible")
+class TinyLMGenerateDropsGenerator(RefTinyLM):
+    def generate(self, tokens, max_new_tokens, temperature=1.0, top_k=None, use_cache=True, generator=None):
+        return super().generate(tokens, max_new_tokens, temperature, top_k, use_cache, None)
+
+
+def _generate_with(model, tokens, max_new_tokens, use_cache, pick):
+    """The reference generate loop, each new token chosen by pick(last logits)."""
+    if tokens.shape[1] + max_new_tokens > model.max_len:
+        raise ValueError("too long")
+    cache = RefKVCache() if use_cache else None
+    out = tokens
+    logits = model(tokens, cache)[:, -1]
+    for step in range(max_new_tokens):
+        nxt = pick(logits)
+        out = torch.cat([out, nxt[:, None]], dim=1)
+        if step + 1 < max_new_tokens:
+            logits = (model(nxt[:, None], cache) if use_cache else model(out))[:, -1]
+    return out
+
+
+@mistake("TinyLM", "generate divides the logits by the temperature and then passes the temperature to "
+                   "sample_next_token too: it is applied twice (temperature 2 acts as 4)")
+class TinyLMTemperatureTwice(RefTinyLM):
+    @torch.no_grad()
+    def generate(self, tokens, max_new_tokens, temperature=1.0, top_k=None, use_cache=True, generator=None):
+        def pick(logits):
+            scaled = logits / temperature if temperature else logits
+            return ref_sample(scaled, temperature, top_k, generator)
+        return _generate_with(self, tokens, max_new_tokens, use_cache, pick)
+
+
+@mistake("TinyLM", "generate takes the argmax itself for temperature 0 and otherwise calls sample_next_token "
+                   "without the temperature: every non-zero temperature acts as 1")
+class TinyLMIgnoresTemperature(RefTinyLM):
+    @torch.no_grad()
+    def generate(self, tokens, max_new_tokens, temperature=1.0, top_k=None, use_cache=True, generator=None):
+        def pick(logits):
+            if temperature == 0:
+                return logits.argmax(-1)
+            return ref_sample(logits, top_k=top_k, generator=generator)
+        return _generate_with(self, tokens, max_new_tokens, use_cache, pick)
+
+
+@mistake("TinyLM", "the tie is made from the head's side (self.embed.weight = self.lm_head.weight): the shared "
+                   "matrix keeps nn.Linear's init (std ~1/sqrt(3 dim)) and the N(0, 0.02) init is lost")
+class TinyLMTiedFromHead(RefTinyLM):
+    def __init__(self, vocab_size, dim, *args, **kwargs):
+        super().__init__(vocab_size, dim, *args, **kwargs)
+        self.lm_head = torch.nn.Linear(dim, vocab_size, bias=False)
+        self.embed.weight = self.lm_head.weight
+
+
+@mistake("TinyLM", "forward keeps only the last max_len tokens (tokens[:, -max_len:]) instead of raising "
+                   "ValueError: a too long input silently gets fewer logits than it has positions")
+class TinyLMForwardCrops(RefTinyLM):
+    def forward(self, tokens, cache=None):
+        return super().forward(tokens[:, -self.max_len:], cache)
+
+
+@mistake("TinyLM", "the logits are cast to float32 (.float(), for a stable cross-entropy): a float64 model "
+                   "(model.double()) gives float32 logits")
+class TinyLMLogitsFloat32(RefTinyLM):
+    def forward(self, tokens, cache=None):
+        return super().forward(tokens, cache).float()

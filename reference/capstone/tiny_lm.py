@@ -24,18 +24,24 @@ class TinyLM(nn.Module):
 
     forward(tokens, cache=None) -> logits (batch, seq, vocab):
         tokens (batch, seq) int64. Positions start at cache.length (0 without a cache), so the RoPE
-        rows are start .. start + seq - 1. Without a cache the blocks are called as they are; with
-        one, each block's attention goes through cached_attention with layer index i:
+        rows are start .. start + seq - 1 (seq rows, also for a chunk fed after a cache).
+        ValueError when start + seq > max_len: the input is never cropped. Without a cache the
+        blocks are called as they are; with one, each block's attention goes through
+        cached_attention with layer index i:
             h = x + cached_attention(block.attn, block.attn_norm(x), cos, sin, cache, i)
             x = h + block.ffn(block.ffn_norm(h))
-        Logits of position t predict token t + 1.
+        Logits of position t predict token t + 1. Dtype: the logits come out in the model's
+        parameter dtype (model.double() gives float64 logits; the int64 tokens do not set it), so
+        they are not cast to float32.
 
     generate(tokens, max_new_tokens, temperature=1.0, top_k=None, use_cache=True, generator=None)
         -> (batch, seq + max_new_tokens), under torch.no_grad, tokens first. With use_cache, the
         prompt is run once (prefill) and then one new token per step; without, the whole sequence
         is run again each step (same tokens, slower). Each new token is
-        sample_next_token(last logits, temperature, top_k, generator). ValueError when
-        seq + max_new_tokens > max_len. The input tensor is not modified.
+        sample_next_token(last logits, temperature, top_k, generator), the logits as they are: the
+        temperature is applied once, by the sampler, and a seeded generator makes the output
+        reproducible. ValueError when seq + max_new_tokens > max_len. The input tensor is not
+        modified.
 
     Example: TinyLM(77, 64, 2, 4, 2) has 103552 parameters: the tied head adds none of its own.
     A fresh model's loss is close to ln(77) = 4.34, the loss of a uniform guess.

@@ -154,7 +154,11 @@ def test_TinyLM_logits_in_float64_with_multi_query_attention():
     mine, theirs = lm_pair(*config, seed=60, dtype=torch.float64, max_len=20, rope_base=500.0)
     x = tokens(2, 11, seed=61, vocab=13)
     with torch.no_grad():
-        assert_close(mine(x), theirs(x), what="logits (float64, MQA, rope_base 500)", rtol=1e-6, atol=1e-5)
+        got, expected = mine(x), theirs(x)
+    if isinstance(got, torch.Tensor) and got.dtype != expected.dtype:
+        fail(f"the logits of a float64 model have dtype {got.dtype}, expected torch.float64: logits come out "
+             f"in the model's parameter dtype (model.double() -> float64); do not cast them to float32")
+    assert_close(got, expected, what="logits (float64, MQA, rope_base 500)", rtol=1e-6, atol=1e-5)
 
 
 @exercise("TinyLM")

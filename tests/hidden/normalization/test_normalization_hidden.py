@@ -58,7 +58,7 @@ def test_rms_norm_tiny_inputs_put_eps_inside_the_sqrt():
 
 
 @exercise("rms_norm")
-def test_rms_norm_default_eps_is_the_contracts():
+def test_rms_norm_default_eps_is_the_contract_value():
     x, w = rms_case(seed=4, scale=3e-3)
     check_rms(x, w)  # no eps given: the default must be 1e-5
 
@@ -153,7 +153,7 @@ def test_RMSNorm_half_input_gives_half_output(dtype):
 
 
 @exercise("RMSNorm")
-def test_RMSNorm_default_eps_is_the_contracts():
+def test_RMSNorm_default_eps_is_the_contract_value():
     # Small inputs (mean square about 1e-5), where eps decides the output.
     mine, theirs = impl.RMSNorm(8), ref.RMSNorm(8, eps=1e-5)
     check_module(mine, theirs, randn(3, 8, seed=29, scale=3e-3))

@@ -188,6 +188,33 @@ def test_cached_attention_prefill_then_one_token_at_a_time_equals_the_full_seque
                       "also during the prefill")
 
 
+@exercise("cached_attention")
+def test_cached_attention_in_layer_1_after_layer_0_cached_the_same_positions():
+    # Inside TinyLM, layer 0 appends this pass's positions before layer 1 runs, so cache.length
+    # already counts them when layer 1 is called. Layer 1's mask must still come from its own keys:
+    # Lk - Lq. Here layer 0 is filled by hand (prefill 4, then a chunk of 2), as TinyLM would.
+    attn = attention(seed=5)
+    x = randn(2, 6, DIM, seed=6)
+    hd = DIM // HEADS
+    cos, sin = rope.rope_cos_sin(hd, 6, base=1e4)
+
+    def run(f, cache):
+        def chunk(part, start):
+            s = part.shape[1]
+            cache.update(0, randn(2, s, KV_HEADS, hd, seed=7 + start), randn(2, s, KV_HEADS, hd, seed=8 + start))
+            return f(attn, part, cos[start:start + s], sin[start:start + s], cache, 1)
+        return stepwise(chunk, x, [4])
+
+    with torch.no_grad():
+        got = run(impl.cached_attention, ref.KVCache())
+        expected = attn(x, cos, sin, causal=True)
+    assert_close(got, expected, what="layer 1's outputs (prefill of 4, then a chunk of 2)",
+                 against="one pass over all 6 tokens", **CACHE_TOL,
+                 suspects=suspects_from(MISTAKES, "cached_attention", lambda f: run(f, ref.KVCache())),
+                 hint="build the mask from the shapes after cache.update: query i sees key j <= Lk - Lq + i; "
+                      "cache.length belongs to layer 0, which has already appended this pass")
+
+
 # ---------------------------------------------------------------- sample_next_token
 
 # Frequencies over N identical rows: each count is Binomial(N, p), so its frequency has standard
@@ -293,6 +320,12 @@ def test_TinyLM_initial_loss_is_close_to_ln_vocab():
     with torch.no_grad():
         loss = float(torch.nn.functional.cross_entropy(model(x).reshape(-1, 77), y.reshape(-1)))
     std = float(model.embed.weight.detach().std())
+    # The std of 77 * 64 draws of N(0, 0.02) is within 0.0005 of 0.02; nn.Linear's default init
+    # (kept when the tie is made from the head's side) has std 1/sqrt(3 * 64) = 0.072.
+    if not 0.015 < std < 0.025:
+        fail(f"a fresh TinyLM's embedding (the tied head) has std {std:.3g}, expected about 0.02",
+             "initialise the shared weight with N(0, 0.02) and tie from the embedding's side "
+             "(self.lm_head.weight = self.embed.weight): the other way round keeps nn.Linear's init")
     if not abs(loss - math.log(77)) < 0.15:
         fail(f"the initial loss is {loss:.3f}, expected close to ln(77) = 4.344 (embedding std {std:.3g})",
              "initialise the tied embedding with N(0, 0.02): nn.init.normal_(embed.weight, std=0.02)")
@@ -344,6 +377,28 @@ def test_TinyLM_cached_logits_equal_full_sequence_logits():
 
 
 @exercise("TinyLM")
+def test_TinyLM_cached_chunks_of_several_tokens_equal_full_sequence_logits():
+    # Prefill 3, a chunk of 3 at positions 3..5, one token at 6, a chunk of 2 at 7..8: a chunk after
+    # the prefill needs as many RoPE rows as it has tokens, not one.
+    mine, theirs = lm_pair(*CONFIG, seed=9, max_len=MAX_LEN)
+    x = tokens(2, 9, seed=10)
+    cache = impl.KVCache()
+    with torch.no_grad():
+        got = stepwise(lambda part, start: mine(part, cache), x, [3, 6, 7])
+        expected = theirs(x)
+
+    def run_wrong(model):
+        c = ref.KVCache()
+        return stepwise(lambda part, start: model(part, c), x, [3, 6, 7])
+
+    assert_close(got, expected, what="logits of the chunks [0:3], [3:6], [6:7], [7:9] through one cache",
+                 **CACHE_TOL, against="one pass over all 9 tokens without a cache",
+                 suspects=lm_suspects(theirs, CONFIG, dict(max_len=MAX_LEN), run_wrong),
+                 hint="slice cos[start:start + seq] and sin[start:start + seq]: seq is the chunk's length, "
+                      "which is not always 1")
+
+
+@exercise("TinyLM")
 def test_TinyLM_greedy_generate_with_cache_equals_without_and_the_reference():
     # float64 so that no near-tie between two logits can flip a greedy choice.
     mine, theirs = lm_pair(*CONFIG, seed=7, dtype=torch.float64, max_len=MAX_LEN)
@@ -369,3 +424,73 @@ def test_TinyLM_generate_refuses_to_go_past_max_len():
         return
     fail("generate(5 tokens, 8 new) with max_len=12 did not raise ValueError",
          "check seq + max_new_tokens > max_len before generating: the RoPE tables have max_len rows")
+
+
+def soft_model(seed, config=CONFIG):
+    """Your TinyLM with the reference's weights and the tied embedding scaled by 0.3: the next-token
+    distributions are spread out (with std 1, one token takes nearly all the mass), so sampling varies."""
+    mine, _ = lm_pair(*config, seed=seed, max_len=MAX_LEN)
+    with torch.no_grad():
+        mine.embed.weight.mul_(0.3)
+    return mine
+
+
+@exercise("TinyLM")
+def test_TinyLM_generate_with_a_seeded_generator_is_reproducible():
+    # 3 prompts, 6 sampled tokens each at temperature 1: two generators seeded alike give the same 18
+    # tokens; seeds 1 and 2 agree on all 18 with probability below 1e-12.
+    model = soft_model(seed=11)
+    prompt = tokens(3, 4, seed=12)
+    a = model.generate(prompt, 6, temperature=1.0, generator=seeded(1))
+    b = model.generate(prompt, 6, temperature=1.0, generator=seeded(1))
+    assert_equal(b, a, what="a second generate(..., temperature=1.0) with a generator seeded the same way",
+                 hint="pass generator on to sample_next_token at every step")
+    c = model.generate(prompt, 6, temperature=1.0, generator=seeded(2))
+    if torch.equal(a, c):
+        fail("generate with generators seeded 1 and 2 gave the same 18 sampled tokens: the tokens are not "
+             "drawn at random (is the temperature passed on, and is the generator used for the draws?)")
+
+
+@exercise("TinyLM")
+def test_TinyLM_generate_samples_from_softmax_of_logits_over_temperature():
+    # One prompt token repeated in 20000 rows, one new token at temperature 2: its frequencies must
+    # be softmax(last logits / 2). Applying the temperature twice gives / 4; ignoring it gives / 1.
+    # One layer with 2 heads sharing 1 KV head keeps 20000 rows fast.
+    model = soft_model(seed=13, config=(VOCAB, DIM, 1, 2, 1))
+    prompt = tokens(1, 1, seed=14)
+    with torch.no_grad():
+        probs = torch.softmax(model(prompt)[0, -1].double() / 2.0, -1)
+    out = model.generate(prompt.expand(N_DRAWS, -1), 1, temperature=2.0, generator=seeded(15))
+    if not isinstance(out, torch.Tensor) or tuple(out.shape) != (N_DRAWS, 2):
+        fail(f"generate(a (20000, 1) prompt, 1 new token) returned "
+             f"{tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__}, expected (20000, 2)")
+    assert_frequencies(out[:, -1], probs, "new tokens of generate(..., temperature=2.0)")
+
+
+@exercise("TinyLM")
+def test_TinyLM_forward_refuses_more_than_max_len_positions():
+    # The RoPE tables have max_len rows: a longer input (or one that runs past them after a cache)
+    # must raise ValueError, not be cropped to what fits.
+    model = impl.TinyLM(*CONFIG, max_len=12)
+    x = tokens(2, 13, seed=16)
+    with torch.no_grad():
+        full = model(x[:, :12])
+        assert_equal(tuple(full.shape), (2, 12, VOCAB), what="logits shape of exactly max_len=12 tokens")
+        for what, run in (("forward of 13 tokens", lambda: model(x)),
+                          ("forward of 5 tokens after a cache of 8", lambda: model(x[:, 8:], cached(model, x[:, :8])))):
+            try:
+                out = run()
+            except ValueError:
+                continue
+            except (RuntimeError, IndexError):  # a shape error from the RoPE tables also refuses
+                continue
+            shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+            fail(f"{what} with max_len=12 returned {shape} instead of raising ValueError",
+                 "check start + seq > max_len in forward and raise ValueError: never crop the input")
+
+
+def cached(model, prefix):
+    """A KVCache that already holds prefix."""
+    cache = impl.KVCache()
+    model(prefix, cache)
+    return cache

@@ -206,7 +206,7 @@ def test_SwiGLU_acts_on_each_token_independently():
         a, b = glu(x), glu(changed)
     keep = torch.ones(2, 5, dtype=torch.bool)
     keep[1, 2] = False
-    assert_close(b[keep], a[keep], what="outputs of the tokens that did not change", against="their outputs before",
+    assert_close(b[keep], a[keep], what="the output of every token that did not change", against="their outputs before",
                  hint="apply the linear layers to the last dimension only; any flatten must be undone "
                       "in the same order (or just call the layers on (batch, seq, dim) directly)")
     if torch.allclose(b[1, 2], a[1, 2]):

@@ -34,6 +34,16 @@ def test_rms_norm_worked_example():
 
 
 @exercise("rms_norm")
+def test_rms_norm_eps_goes_inside_the_square_root():
+    # The lesson's example: a tiny row, where eps matters. Inside: 0.001 / sqrt(5e-7 + 1e-5) = 0.3086;
+    # outside, 0.001 / (sqrt(5e-7) + 1e-5) = 1.3945 (rejects eps added after the sqrt).
+    x = torch.tensor([0.001, 0.0])
+    out = impl.rms_norm(x, torch.ones(2))
+    assert_close(out, torch.tensor([0.3086, 0.0]), atol=1e-4, rtol=0, suspects=rms_suspects(x, torch.ones(2)),
+                 against="the lesson's numbers", hint="x / sqrt(mean(x**2) + eps): eps inside the square root, default eps = 1e-5")
+
+
+@exercise("rms_norm")
 def test_rms_norm_matches_reference():
     x, w = randn(2, 5, 16, seed=1), randn(16, seed=2)
     assert_close(impl.rms_norm(x, w), ref.rms_norm(x, w), suspects=rms_suspects(x, w),
@@ -77,7 +87,7 @@ def test_rms_norm_normalizes_each_token_on_its_own():
     check_tensor(b, like=x)
     keep = torch.ones(2, 4, dtype=torch.bool)
     keep[1, 2] = False
-    assert_close(b[keep], a[keep], what="outputs of the tokens that did not change",
+    assert_close(b[keep], a[keep], what="the output of every token that did not change",
                  against="their outputs before the change", suspects=rms_suspects(changed, w),
                  hint="take the mean over the last dimension only (dim=-1): each token on its own")
 
