@@ -154,13 +154,17 @@ def pytest_timeout_set_timer(item, settings):
     return True
 
 
+def _in_learner_package(filename: str) -> bool:
+    pkg = sys.modules.get(impl.impl_name().split(".")[0])
+    path = str(Path(filename).resolve())
+    return any(path.startswith(str(Path(p).resolve())) for p in getattr(pkg, "__path__", []))
+
+
 def _learner_code_in(frame):
     """(code object, 'file:line in name') of the innermost frame in the implementation package."""
-    pkg = sys.modules.get(impl.impl_name().split(".")[0])
-    roots = [str(Path(p).resolve()) for p in getattr(pkg, "__path__", [])]
     while frame is not None:
-        path = str(Path(frame.f_code.co_filename).resolve())
-        if roots and any(path.startswith(r) for r in roots):
+        path = frame.f_code.co_filename
+        if _in_learner_package(path):
             return frame.f_code, f"{frame.f_code.co_name} ({Path(path).name}:{frame.f_lineno})"
         frame = frame.f_back
     return None
@@ -199,12 +203,9 @@ def _chain(exc):
 def _learner_frame(exc) -> str:
     """'exercises/normalization/rms_norm.py:12 in rms_norm' for the innermost frame in the
     implementation package, or ''."""
-    pkg = impl.impl_name().split(".")[0]
-    mod = __import__("sys").modules.get(pkg)
-    roots = [str(Path(p).resolve()) for p in getattr(mod, "__path__", [])]
     for fr in reversed(traceback.extract_tb(exc.__traceback__)):
         path = str(Path(fr.filename).resolve())
-        if any(path.startswith(r) for r in roots):
+        if _in_learner_package(path):
             try:
                 shown = Path(path).relative_to(Path.cwd())
             except ValueError:

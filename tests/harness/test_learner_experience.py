@@ -150,6 +150,8 @@ def test_quiz_checks_explains_and_records(python_m, state_dir):
     assert done.returncode == 1 and "the answer is" in done.stdout
     state = json.loads((state_dir / "progress.json").read_text())["quiz"]["normalization"]
     assert state["score"] == 0 and state["best"] == len(qs)
+    # Questions answered right in any attempt stay recorded: the report ticks concepts from them.
+    assert state["right"] == list(range(1, len(qs) + 1)), state
 
 
 def test_interactive_quiz_reads_answers_from_the_terminal(python_m, state_dir):
